@@ -1,0 +1,20 @@
+/// Gives each listener its `socket` label: the 0-based index among listeners
+/// that share family/address/port (SO_REUSEPORT members, each with its own
+/// queue), ordered by inode, i.e. creation order. Cookies are assigned lazily
+/// in dump order and say nothing about age, so they are not used.
+public enum ReuseportIndex {
+    public static func assign(_ listeners: [Listener]) -> [Listener] {
+        var groups: [String: [Int]] = [:]
+        for (i, l) in listeners.enumerated() {
+            groups[l.groupKey, default: []].append(i)
+        }
+        var out = listeners
+        for indices in groups.values where indices.count > 1 {
+            let ordered = indices.sorted { out[$0].inode < out[$1].inode }
+            for (n, i) in ordered.enumerated() {
+                out[i].socket = n
+            }
+        }
+        return out
+    }
+}

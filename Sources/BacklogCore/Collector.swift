@@ -1,0 +1,119 @@
+import CSockDiag
+
+/// Collects one network namespace: listeners (TCP, UNIX), TcpExt counters and
+/// sysctls, each source independent, so one failing does not hide the others.
+/// Owns its netlink socket; use it from one thread at a time.
+public final class Collector {
+    public let netns: String
+    private let socket: Result<SockDiagSocket, SockDiagError>
+    private let tcp: TCPListenerSource
+    private let unix: UnixListenerSource
+    private let netstat: NetstatSource
+    private let sysctl: SysctlSource
+    private var errorsTotal: [String: UInt64] = [:]
+    private var skippedTotal: [String: UInt64] = [:]
+
+    public static let sourceNames = ["tcp", "unix", "netstat", "sysctl"]
+
+    public init(netns: String = "host", netstat: NetstatSource = NetstatSource(), sysctl: SysctlSource = SysctlSource()) {
+        self.netns = netns
+        self.socket = Result { () throws(SockDiagError) in try SockDiagSocket() }
+        self.tcp = TCPListenerSource(netns: netns)
+        self.unix = UnixListenerSource(netns: netns)
+        self.netstat = netstat
+        self.sysctl = sysctl
+    }
+
+    /// Samples listeners over `window` seconds (every `interval`) so that a queue
+    /// that filled and drained in between still shows in the peak, and counter
+    /// growth over the window is known. `window` 0 is a single dump.
+    public func collect(window: Double = 0, interval: Double = 0.25) -> Snapshot {
+        let start = ContinuousClock.now
+        let first = window > 0 ? readNetstat().counters : nil
+        var peaks: [String: UInt32] = [:]
+        var listeners: [Listener]
+        var statuses: [SourceStatus]
+        while true {
+            (listeners, statuses) = readListeners()
+            for l in listeners {
+                peaks[Self.peakKey(l), default: 0] = max(peaks[Self.peakKey(l)] ?? 0, l.queueLength)
+            }
+            let elapsed = (ContinuousClock.now - start).seconds
+            if elapsed >= window { break }
+            WallClock.sleep(seconds: min(interval, window - elapsed))
+        }
+        for i in listeners.indices {
+            listeners[i].queuePeak = max(listeners[i].queueLength, peaks[Self.peakKey(listeners[i])] ?? 0)
+        }
+        let (counters, netstatStatus) = readNetstat()
+        let (sysctls, sysctlStatus) = readSysctls()
+        statuses += [netstatStatus, sysctlStatus]
+        var deltas: [ListenCounter: UInt64]?
+        if let first, let counters {
+            deltas = [:]
+            for c in ListenCounter.allCases {
+                if let a = first.value(section: "TcpExt", field: c.rawValue),
+                   let b = counters.value(section: "TcpExt", field: c.rawValue) {
+                    deltas?[c] = b >= a ? b - a : 0
+                }
+            }
+        }
+        listeners.sort(by: Self.fullestFirst)
+        return Snapshot(
+            netns: netns, timestamp: WallClock.now(), windowSeconds: window, listeners: listeners,
+            netstat: counters, counterDeltas: deltas, sysctls: sysctls, sources: statuses,
+            findings: QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"]))
+    }
+
+    /// Fullest first (by fill, then length), then by address for a stable order.
+    public static func fullestFirst(_ a: Listener, _ b: Listener) -> Bool {
+        if a.fill != b.fill { return a.fill > b.fill }
+        if a.queueLength != b.queueLength { return a.queueLength > b.queueLength }
+        return (a.family, a.address, a.port ?? 0, a.socket) < (b.family, b.address, b.port ?? 0, b.socket)
+    }
+
+    private static func peakKey(_ l: Listener) -> String {
+        "\(l.family.rawValue)|\(l.inode)|\(l.cookie ?? 0)"
+    }
+
+    private func readListeners() -> ([Listener], [SourceStatus]) {
+        var all: [Listener] = []
+        var statuses: [SourceStatus] = []
+        for (name, read) in [("tcp", tcp.read(using:)), ("unix", unix.read(using:))] {
+            let started = ContinuousClock.now
+            do {
+                let sock = try socket.get()
+                let before = sock.malformedMessages
+                all += try read(sock)
+                statuses.append(status(name, started, skipped: sock.malformedMessages - before))
+            } catch {
+                statuses.append(status(name, started, error: "\(error)"))
+            }
+        }
+        return (all, statuses)
+    }
+
+    private func readNetstat() -> (counters: NetstatCounters?, status: SourceStatus) {
+        let started = ContinuousClock.now
+        do {
+            return (try netstat.read(), status("netstat", started))
+        } catch {
+            return (nil, status("netstat", started, error: "\(error)"))
+        }
+    }
+
+    private func readSysctls() -> ([String: Int64], SourceStatus) {
+        let started = ContinuousClock.now
+        let (values, errors) = sysctl.read()
+        return (values, status("sysctl", started, error: errors.isEmpty ? nil : errors.joined(separator: "; ")))
+    }
+
+    private func status(_ name: String, _ started: ContinuousClock.Instant, error: String? = nil, skipped: UInt64 = 0) -> SourceStatus {
+        if error != nil { errorsTotal[name, default: 0] += 1 }
+        skippedTotal[name, default: 0] += skipped
+        return SourceStatus(
+            name: name, up: error == nil, error: error,
+            durationSeconds: (ContinuousClock.now - started).seconds, skipped: skippedTotal[name] ?? 0,
+            errorsTotal: errorsTotal[name] ?? 0)
+    }
+}

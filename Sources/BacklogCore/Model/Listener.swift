@@ -1,0 +1,67 @@
+/// One listening socket and its accept queue, as read from sock_diag.
+public struct Listener: Sendable, Hashable, Codable {
+    /// `host` for the collector's own network namespace.
+    public var netns: String
+    public var family: AddressFamily
+    /// Numeric local address without brackets (`%ifname` when bound to a device);
+    /// for UNIX sockets the path, abstract names with a leading `@`.
+    public var address: String
+    /// Local port; nil for UNIX sockets.
+    public var port: UInt16?
+    /// 0-based index among listeners sharing family/address/port (SO_REUSEPORT), by inode.
+    public var socket: Int
+    public var inode: UInt32
+    /// sock_diag cookie (TCP); nil for UNIX sockets.
+    public var cookie: UInt64?
+    /// Accept-queue length now (ss Recv-Q).
+    public var queueLength: UInt32
+    /// Accept-queue max = min(backlog, somaxconn) (ss Send-Q).
+    public var queueMax: UInt32
+    /// Highest length sampled over the collection window.
+    public var queuePeak: UInt32
+    /// IPV6_V6ONLY of an inet6 listener; a `::` listener without it also takes IPv4.
+    public var v6Only: Bool?
+    public var uid: UInt32?
+    /// `stream` or `seqpacket` for UNIX sockets.
+    public var unixType: String?
+
+    public init(
+        netns: String = "host", family: AddressFamily, address: String, port: UInt16?,
+        socket: Int = 0, inode: UInt32, cookie: UInt64? = nil, queueLength: UInt32,
+        queueMax: UInt32, queuePeak: UInt32? = nil, v6Only: Bool? = nil, uid: UInt32? = nil,
+        unixType: String? = nil
+    ) {
+        self.netns = netns
+        self.family = family
+        self.address = address
+        self.port = port
+        self.socket = socket
+        self.inode = inode
+        self.cookie = cookie
+        self.queueLength = queueLength
+        self.queueMax = queueMax
+        self.queuePeak = queuePeak ?? queueLength
+        self.v6Only = v6Only
+        self.uid = uid
+        self.unixType = unixType
+    }
+
+    /// The kernel refuses new connections once length > max (`sk_acceptq_is_full`).
+    public var isFull: Bool { queueLength > queueMax }
+
+    /// Length as a fraction of max (can exceed 1: the queue holds max+1).
+    public var fill: Double {
+        queueMax == 0 ? (queueLength > 0 ? Double.infinity : 0) : Double(queueLength) / Double(queueMax)
+    }
+
+    /// The address:port group that SO_REUSEPORT members share.
+    public var groupKey: String {
+        "\(netns)|\(family.rawValue)|\(address)|\(port.map(String.init) ?? "")"
+    }
+
+    /// What a person reads: `127.0.0.1:80`, `[::1]:80`, `0.0.0.0%lo:80`, `/run/x.sock`.
+    public var displayAddress: String {
+        guard let port else { return address.isEmpty ? "*" : address }
+        return family == .inet6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+}

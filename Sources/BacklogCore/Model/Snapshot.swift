@@ -1,0 +1,40 @@
+/// Everything one collection saw, immutable once built.
+public struct Snapshot: Sendable {
+    public var netns: String
+    /// Unix time of the last sample.
+    public var timestamp: Double
+    /// How long the collection sampled (0 = a single dump).
+    public var windowSeconds: Double
+    public var listeners: [Listener]
+    /// Every /proc/net/netstat field, by section (`TcpExt`, `IpExt`, …); nil when the source failed.
+    public var netstat: NetstatCounters?
+    /// Growth of each netstat listen counter over the window (nil for a single dump).
+    public var counterDeltas: [ListenCounter: UInt64]?
+    /// sysctl name -> value; names that could not be read are missing.
+    public var sysctls: [String: Int64]
+    public var sources: [SourceStatus]
+    public var findings: [Finding]
+
+    public init(
+        netns: String = "host", timestamp: Double, windowSeconds: Double, listeners: [Listener],
+        netstat: NetstatCounters?, counterDeltas: [ListenCounter: UInt64]? = nil,
+        sysctls: [String: Int64], sources: [SourceStatus], findings: [Finding] = []
+    ) {
+        self.netns = netns
+        self.timestamp = timestamp
+        self.windowSeconds = windowSeconds
+        self.listeners = listeners
+        self.netstat = netstat
+        self.counterDeltas = counterDeltas
+        self.sysctls = sysctls
+        self.sources = sources
+        self.findings = findings
+    }
+
+    /// The value of a listen counter, if the netstat source worked and had it.
+    public func counter(_ c: ListenCounter) -> UInt64? {
+        netstat?.value(section: "TcpExt", field: c.rawValue)
+    }
+
+    public var failedSources: [SourceStatus] { sources.filter { !$0.up } }
+}

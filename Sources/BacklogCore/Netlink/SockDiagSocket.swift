@@ -1,0 +1,84 @@
+import CSockDiag
+
+/// One NETLINK_SOCK_DIAG socket, bound to the network namespace of the thread
+/// that opened it. Not shared between threads: a collector owns one per namespace.
+public final class SockDiagSocket {
+    /// Records handed over per call; the buffers are allocated once and reused.
+    public static let batchSize = 256
+
+    private let handle: OpaquePointer
+    private let tcpBatch: UnsafeMutablePointer<bd_tcp_record>
+    private let unixBatch: UnsafeMutablePointer<bd_unix_record>
+
+    public init() throws(SockDiagError) {
+        var err: Int32 = 0
+        guard let h = bd_diag_open(&err) else {
+            throw SockDiagError("open NETLINK_SOCK_DIAG socket", code: err)
+        }
+        handle = h
+        tcpBatch = .allocate(capacity: Self.batchSize)
+        unixBatch = .allocate(capacity: Self.batchSize)
+    }
+
+    deinit {
+        bd_diag_close(handle)
+        tcpBatch.deallocate()
+        unixBatch.deallocate()
+    }
+
+    /// Messages skipped as malformed since the socket was opened.
+    public var malformedMessages: UInt64 { bd_diag_malformed(handle) }
+
+    /// Streams a TCP dump of one family; `body` sees each batch while it is valid.
+    public func dumpTCP(
+        family: Int32, states: UInt32, ports: [UInt16] = [],
+        _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void
+    ) throws {
+        let rc = ports.withUnsafeBufferPointer {
+            bd_tcp_dump_start(handle, UInt8(family), states, $0.baseAddress, $0.count)
+        }
+        if rc < 0 { throw SockDiagError("inet_diag dump request", code: rc) }
+        try drainTCP(body)
+    }
+
+    /// Same with a raw bytecode program (the kernel audits it).
+    public func dumpTCP(
+        family: Int32, states: UInt32, bytecode: [UInt8],
+        _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void
+    ) throws {
+        let rc = bytecode.withUnsafeBytes {
+            bd_tcp_dump_start_bytecode(handle, UInt8(family), states, $0.baseAddress, $0.count)
+        }
+        if rc < 0 { throw SockDiagError("inet_diag dump request", code: rc) }
+        try drainTCP(body)
+    }
+
+    private func drainTCP(_ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void) throws {
+        while true {
+            let n = bd_tcp_dump_next(handle, tcpBatch, Self.batchSize)
+            if n < 0 { throw SockDiagError("inet_diag dump", code: n) }
+            if n == 0 { return }
+            try body(UnsafeBufferPointer(start: tcpBatch, count: Int(n)))
+        }
+    }
+
+    /// Streams a unix_diag dump of the sockets in `states`.
+    public func dumpUnix(states: UInt32, _ body: (UnsafeBufferPointer<bd_unix_record>) throws -> Void) throws {
+        let rc = bd_unix_dump_start(handle, states)
+        if rc < 0 { throw SockDiagError("unix_diag dump request", code: rc) }
+        while true {
+            let n = bd_unix_dump_next(handle, unixBatch, Self.batchSize)
+            if n < 0 { throw SockDiagError("unix_diag dump", code: n) }
+            if n == 0 { return }
+            try body(UnsafeBufferPointer(start: unixBatch, count: Int(n)))
+        }
+    }
+}
+
+/// TCP state bits for `idiag_states` masks.
+public enum TCPStates {
+    public static let listen: UInt32 = 1 << 10
+    public static let synRecv: UInt32 = 1 << 3
+    public static let established: UInt32 = 1 << 1
+    public static let closeWait: UInt32 = 1 << 8
+}

@@ -1,0 +1,25 @@
+/// Reads and parses /proc/net/netstat (the collecting thread's namespace via thread-self).
+public struct NetstatSource: Sendable {
+    public var path: String
+
+    /// `/proc/thread-self/net` follows the calling thread's network namespace,
+    /// where `/proc/net` follows the main thread's (KERNEL-NOTES.md).
+    public init(path: String = "/proc/thread-self/net/netstat") {
+        self.path = path
+    }
+
+    public func read() throws -> NetstatCounters {
+        let text = try ProcFile.readString(path)
+        do {
+            return try NetstatParser.parse(text)
+        } catch {
+            throw SourceError("\(path): \(error)")
+        }
+    }
+}
+
+/// A source's failure, with a message that names what failed.
+public struct SourceError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Errors reading /proc and /sys files: the caller sees them, never a zero.
+public struct ProcFileError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var errno: Int32
+    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+}
+
+/// Reads small kernel files (/proc, /proc/sys) with plain read(2): no Foundation,
+/// and a hard cap so an odd file cannot make us allocate without bound.
+public enum ProcFile {
+    public static func read(_ path: String, limit: Int = 4 << 20) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw ProcFileError(path: path, errno: errno) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while out.count < limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ProcFileError(path: path, errno: errno)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    public static func readString(_ path: String) throws -> String {
+        String(decoding: try read(path), as: UTF8.self)
+    }
+}

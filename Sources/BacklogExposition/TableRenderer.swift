@@ -1,0 +1,104 @@
+import BacklogCore
+
+/// The human table of `backlogd --once`: findings first, then one row per
+/// listener (fullest first), then counters and sysctls.
+public enum TableRenderer {
+    public static func render(_ s: Snapshot, version: String) -> String {
+        var out = "backlogd \(version): netns \(s.netns), \(s.listeners.count) listeners"
+        out += s.windowSeconds > 0 ? ", sampled over \(formatSeconds(s.windowSeconds))\n" : ", single dump\n"
+
+        let failed = s.failedSources
+        for src in failed {
+            out += "ERROR    source \(src.name) failed: \(printable(src.error ?? "unknown error"))\n"
+        }
+        if !s.findings.isEmpty {
+            out += "\nFINDINGS\n"
+            for f in s.findings {
+                out += pad(f.severity.rawValue.uppercased(), 9) + printable(f.message) + "\n"
+            }
+        }
+
+        out += "\n"
+        var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", ""]]
+        for l in s.listeners {
+            rows.append([
+                proto(l), printable(l.displayAddress), String(l.queueLength), String(l.queueMax),
+                fillText(l), String(l.queuePeak), l.isFull ? "FULL" : "",
+            ])
+        }
+        out += table(rows, rightAligned: [2, 3, 4, 5])
+
+        out += "\nLISTEN COUNTERS (TcpExt, /proc/net/netstat)\n"
+        var counterRows: [[String]] = []
+        for c in ListenCounter.allCases {
+            let value = s.counter(c).map(String.init) ?? "-"
+            let delta = s.counterDeltas?[c].map { "+\($0) in window" } ?? ""
+            counterRows.append(["  " + c.rawValue, value, delta])
+        }
+        out += table(counterRows, rightAligned: [1])
+
+        out += "\nSYSCTLS\n"
+        out += table(SysctlSource.names.map { ["  " + $0, s.sysctls[$0].map(String.init) ?? "-"] }, rightAligned: [1])
+        return out
+    }
+
+    static func proto(_ l: Listener) -> String {
+        switch l.family {
+        case .inet: "tcp"
+        case .inet6: "tcp6"
+        case .unix: l.unixType == "seqpacket" ? "u_seq" : "u_str"
+        }
+    }
+
+    static func fillText(_ l: Listener) -> String {
+        if l.queueMax == 0 { return l.queueLength > 0 ? "inf" : "0%" }
+        return "\(Int((l.fill * 100).rounded()))%"
+    }
+
+    static func formatSeconds(_ s: Double) -> String {
+        s == s.rounded() ? "\(Int(s)) s" : "\((s * 10).rounded() / 10) s"
+    }
+
+    /// Socket names are untrusted: control characters would forge table lines.
+    static func printable(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7F {
+                out += "\\x" + String(u.value, radix: 16).leftPadded(2)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+    }
+
+    static func table(_ rows: [[String]], rightAligned: Set<Int>) -> String {
+        guard let columns = rows.map(\.count).max() else { return "" }
+        var widths = [Int](repeating: 0, count: columns)
+        for r in rows {
+            for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) }
+        }
+        var out = ""
+        for r in rows {
+            var line = ""
+            for (i, c) in r.enumerated() {
+                let fill = String(repeating: " ", count: widths[i] - c.count)
+                line += rightAligned.contains(i) ? fill + c : c + fill
+                if i < r.count - 1 { line += "  " }
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line + "\n"
+        }
+        return out
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ n: Int) -> String {
+        count >= n ? self : String(repeating: "0", count: n - count) + self
+    }
+}
