@@ -43,7 +43,7 @@ let package = Package(
         // Real sockets, real namespaces, `ss` and `promtool` as oracles; runs the built executable.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["BacklogCore", "backlogd"]
+            dependencies: ["BacklogCore", "CSockDiag", "backlogd"]
         ),
     ],
     swiftLanguageModes: [.v6]

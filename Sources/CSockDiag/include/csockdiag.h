@@ -114,6 +114,10 @@ int bd_unix_dump_next(struct bd_diag *d, struct bd_unix_record *out, size_t cap)
  * (no ports, too many) / -ENOSPC (buf too small). */
 int bd_build_port_bytecode(const uint16_t *ports, size_t nports, void *buf, size_t buflen);
 
+/* Moves the calling thread into the network namespace open at fd (setns with
+ * CLONE_NEWNET). Returns 0 or -errno. */
+int bd_enter_netns(int fd);
+
 /* Parsers for one message, exposed so that tests can feed crafted and truncated
  * bytes. `len` is the number of readable bytes at msg. Return 0 on success,
  * -EBADMSG if the message is truncated or malformed. Nothing past `len` is read. */
