@@ -95,12 +95,17 @@ enum TestSockets {
         return fd
     }
 
+    /// A leading "@" means an abstract name (leading NUL), as ss shows it.
     static func unixAddress(_ path: String) -> (sockaddr_un, socklen_t) {
-        var sun = sockaddr_un()
-        sun.sun_family = sa_family_t(AF_UNIX)
-        // A leading "@" means an abstract name (leading NUL), as ss shows it.
         var bytes = Array(path.utf8)
         if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
+        return unixAddress(bytes: bytes)
+    }
+
+    /// Any bytes, as an untrusted program may bind them.
+    static func unixAddress(bytes: [UInt8]) -> (sockaddr_un, socklen_t) {
+        var sun = sockaddr_un()
+        sun.sun_family = sa_family_t(AF_UNIX)
         precondition(bytes.count < 108)
         withUnsafeMutableBytes(of: &sun.sun_path) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
@@ -109,10 +114,17 @@ enum TestSockets {
     }
 
     static func listenUnix(_ path: String, backlog: Int32, type: Int32 = Int32(SOCK_STREAM.rawValue), bag: SocketBag) throws -> Int32 {
+        if !path.hasPrefix("@") { unlink(path) }
+        var bytes = Array(path.utf8)
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
+        return try listenUnix(bytes: bytes, backlog: backlog, type: type, bag: bag)
+    }
+
+    static func listenUnix(bytes: [UInt8], backlog: Int32, type: Int32 = Int32(SOCK_STREAM.rawValue), bag: SocketBag) throws -> Int32 {
         let fd = bag.keep(socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0))
         guard fd >= 0 else { throw POSIXFailure("socket") }
-        if !path.hasPrefix("@") { unlink(path) }
-        var (sun, len) = unixAddress(path)
+        var (sun, len) = unixAddress(bytes: bytes)
+        let path = String(decoding: bytes, as: UTF8.self)
         let rc = withUnsafePointer(to: &sun) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
         guard rc == 0 else { throw POSIXFailure("bind \(path)") }
         guard listen(fd, backlog) == 0 else { throw POSIXFailure("listen") }

@@ -1,4 +1,4 @@
 /// backlogd's version, reported by --version, build_info and the JSON document.
-enum BacklogdVersion {
-    static let current = "0.1.0"
+public enum BacklogdVersion {
+    public static let current = "0.1.0"
 }

@@ -1,0 +1,63 @@
+import BacklogCore
+import BacklogExposition
+import Foundation
+import Testing
+
+/// The command line of CONTRACT.md: flags, help, exit statuses.
+@Suite struct OnceCommandTests {
+    @Test func emptyNamespaceExitsZeroWithAllFormats() throws {
+        try withNamespace { ns in
+            for format in ["table", "json", "prometheus"] {
+                let r = try ns.exec([backlogdPath(), "--once", "--format", format, "--window", "0"], check: false)
+                #expect(r.status == 0, "\(format): \(r.stderr)")
+                #expect(!r.stdout.isEmpty)
+            }
+            let doc = try OnceDocument.decode(try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0"]).stdout)
+            #expect(doc.schema == 1 && doc.version == BacklogdVersion.current)
+            #expect(doc.listeners.isEmpty)
+            #expect(doc.counters.contains { $0.name == "ListenOverflows" && $0.value == 0 })
+            #expect(doc.sysctls["net.core.somaxconn"] != nil)
+        }
+    }
+
+    @Test func windowSamplesAndReportsCounterGrowth() throws {
+        try withNamespace { ns in
+            let r = try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "300ms"])
+            #expect(r.stdout.contains("\"window_seconds\" : 0.3"))
+            #expect(r.stdout.contains("\"window_delta\" : 0"))
+        }
+    }
+
+    @Test func helpVersionAndBadFlags() throws {
+        let help = try run([backlogdPath(), "--help"])
+        for word in ["--once", "--format", "--window", "--version", "table", "json", "prometheus", "Exit status"] {
+            #expect(help.stdout.contains(word), "--help lacks \(word)")
+        }
+        #expect(try run([backlogdPath(), "--version"]).stdout == BacklogdVersion.current + "\n")
+        for bad in [["--once", "--window", "soon"], ["--once", "--format", "xml"], ["--once", "--window", "-1s"], ["--bogus"]] {
+            let r = try run([backlogdPath()] + bad, check: false)
+            #expect(r.status == 64, "\(bad) exited \(r.status)")
+            #expect(!r.stderr.isEmpty)
+        }
+    }
+
+    /// A source that cannot be read is an error the caller sees (status 3), not zeros.
+    @Test func failedSourceIsReportedNotZero() throws {
+        try withNamespace { ns in
+            let snap = try ns.enter {
+                Collector(netstat: NetstatSource(path: "/nonexistent/netstat"),
+                          sysctl: SysctlSource(root: "/nonexistent")).collect()
+            }
+            #expect(OnceExitStatus.of(snap) == 3)
+            #expect(snap.failedSources.map(\.name) == ["netstat", "sysctl"])
+            #expect(snap.failedSources.allSatisfy { $0.error?.contains("/nonexistent") == true })
+            let text = MetricsRenderer.render(snap, version: "test")
+            #expect(!text.contains("backlogd_tcp_listen_overflows_total"), "no counter rather than a zero")
+            #expect(text.contains("backlogd_source_up{source=\"netstat\"} 0"))
+            #expect(text.contains("backlogd_collect_errors_total{source=\"netstat\"} 1"))
+            #expect(text.contains("backlogd_source_up{source=\"tcp\"} 1"))
+            let table = TableRenderer.render(snap, version: "test")
+            #expect(table.contains("ERROR    source netstat failed"))
+        }
+    }
+}
