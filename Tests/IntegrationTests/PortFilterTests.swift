@@ -36,7 +36,8 @@ import Glibc
             #expect(try Self.dumpPorts(ns, ports: [ports[0], ports[4]]) == [ports[0], ports[4]].sorted())
             // A large set in which only some ports listen.
             let many = (1...200).map { UInt16(40000 + $0) } + [ports[1], ports[3], ports[5]]
-            #expect(try Self.dumpPorts(ns, ports: many) == [ports[1], ports[3], ports[5]].sorted())
+            // (Ephemeral listener ports can fall into 40001...40200 too.)
+            #expect(try Self.dumpPorts(ns, ports: many) == ports.filter(many.contains).sorted())
             #expect(try Self.dumpPorts(ns, ports: [1, 2]) == [])
             #expect(try Self.dumpPorts(ns, family: AF_INET6, ports: [ports[0]]) == [])
         }

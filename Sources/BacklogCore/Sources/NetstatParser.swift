@@ -24,25 +24,25 @@ public struct NetstatParseError: Error, Sendable, Hashable, CustomStringConverti
 public enum NetstatParser {
     public static func parse(_ text: String) throws(NetstatParseError) -> NetstatCounters {
         var sections: [String: [String: UInt64]] = [:]
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Blank lines carry nothing; keep the numbers of the others for errors.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().filter {
+            !$0.element.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" }
+        }
         var i = 0
         while i < lines.count {
-            let header = lines[i]
-            if header.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
-                i += 1
-                continue
-            }
-            let lineNo = i + 1
+            let (index, header) = lines[i]
+            let lineNo = index + 1
             guard i + 1 < lines.count else {
                 throw NetstatParseError(line: lineNo, reason: "header line without a value line")
             }
             let (name, fields) = try split(header, line: lineNo)
-            let (valueName, values) = try split(lines[i + 1], line: lineNo + 1)
+            let valueNo = lines[i + 1].offset + 1
+            let (valueName, values) = try split(lines[i + 1].element, line: valueNo)
             guard name == valueName else {
-                throw NetstatParseError(line: lineNo + 1, reason: "value line is for section '\(valueName)', expected '\(name)'")
+                throw NetstatParseError(line: valueNo, reason: "value line is for section '\(valueName)', expected '\(name)'")
             }
             guard fields.count == values.count else {
-                throw NetstatParseError(line: lineNo + 1, reason: "\(name): \(fields.count) names but \(values.count) values")
+                throw NetstatParseError(line: valueNo, reason: "\(name): \(fields.count) names but \(values.count) values")
             }
             guard sections[name] == nil else {
                 throw NetstatParseError(line: lineNo, reason: "section '\(name)' appears twice")
@@ -50,7 +50,7 @@ public enum NetstatParser {
             var section: [String: UInt64] = [:]
             for (field, raw) in zip(fields, values) {
                 guard let v = parseValue(raw) else {
-                    throw NetstatParseError(line: lineNo + 1, reason: "\(name) \(field): '\(raw.prefix(40))' is not a number")
+                    throw NetstatParseError(line: valueNo, reason: "\(name) \(field): '\(raw.prefix(40))' is not a number")
                 }
                 guard section.updateValue(v, forKey: String(field)) == nil else {
                     throw NetstatParseError(line: lineNo, reason: "\(name): field '\(field)' appears twice")
