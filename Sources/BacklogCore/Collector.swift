@@ -36,7 +36,8 @@ public final class Collector {
         while true {
             (listeners, statuses) = readListeners()
             for l in listeners {
-                peaks[Self.peakKey(l), default: 0] = max(peaks[Self.peakKey(l)] ?? 0, l.queueLength)
+                let key = Self.peakKey(l)
+                peaks[key] = max(peaks[key] ?? 0, l.queueLength)
             }
             let elapsed = (ContinuousClock.now - start).seconds
             if elapsed >= window { break }

@@ -28,6 +28,24 @@ import Testing
         }
     }
 
+    /// The namespace's own sysctls; a max equal to somaxconn is information, not a warning.
+    @Test func clampedBacklogIsInfoAndSysctlsArePerNamespace() throws {
+        try withNamespace { ns in
+            try ns.exec(["sysctl", "-q", "-w", "net.core.somaxconn=100"])
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let port = try ns.enter { try TestSockets.listenTCP("0.0.0.0", backlog: 4096, bag: bag).port }
+            let r = try ns.exec([backlogdPath(), "--once", "--window", "0"], check: false)
+            #expect(r.status == 0, "info findings do not count: \(r.stdout)")
+            #expect(r.stdout.contains("INFO     0.0.0.0:\(port): backlog may be clamped by net.core.somaxconn (max 100 = somaxconn)"))
+            #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("  net.core.somaxconn") && $0.hasSuffix(" 100") })
+            let doc = try OnceDocument.decode(try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0"]).stdout)
+            #expect(doc.sysctls["net.core.somaxconn"] == 100)
+            #expect(doc.listeners.first?.queue.max == 100)
+            #expect(doc.findings.map(\.kind) == ["backlog_clamped"])
+        }
+    }
+
     @Test func helpVersionAndBadFlags() throws {
         let help = try run([backlogdPath(), "--help"])
         for word in ["--once", "--format", "--window", "--version", "table", "json", "prometheus", "Exit status"] {

@@ -34,11 +34,9 @@ public final class SockDiagSocket {
         family: Int32, states: UInt32, ports: [UInt16] = [],
         _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void
     ) throws {
-        let rc = ports.withUnsafeBufferPointer {
+        try drainTCP(start: ports.withUnsafeBufferPointer {
             bd_tcp_dump_start(handle, UInt8(family), states, $0.baseAddress, $0.count)
-        }
-        if rc < 0 { throw SockDiagError("inet_diag dump request", code: rc) }
-        try drainTCP(body)
+        }, body)
     }
 
     /// Same with a raw bytecode program (the kernel audits it).
@@ -46,14 +44,14 @@ public final class SockDiagSocket {
         family: Int32, states: UInt32, bytecode: [UInt8],
         _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void
     ) throws {
-        let rc = bytecode.withUnsafeBytes {
+        try drainTCP(start: bytecode.withUnsafeBytes {
             bd_tcp_dump_start_bytecode(handle, UInt8(family), states, $0.baseAddress, $0.count)
-        }
-        if rc < 0 { throw SockDiagError("inet_diag dump request", code: rc) }
-        try drainTCP(body)
+        }, body)
     }
 
-    private func drainTCP(_ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void) throws {
+    /// Checks the start call's result, then hands out batches until the dump ends.
+    private func drainTCP(start rc: Int32, _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void) throws {
+        if rc < 0 { throw SockDiagError("inet_diag dump request", code: rc) }
         while true {
             let n = bd_tcp_dump_next(handle, tcpBatch, Self.batchSize)
             if n < 0 { throw SockDiagError("inet_diag dump", code: n) }

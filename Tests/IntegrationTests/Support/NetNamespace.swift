@@ -12,6 +12,7 @@ final class NetNamespace: @unchecked Sendable {
 
     init() throws {
         try requireRootImpl()
+        Self.sweepOnce
         name = "bd-test-\(getpid())-\(Self.counter.next())"
         try run(["ip", "netns", "add", name])
         do {
@@ -21,6 +22,18 @@ final class NetNamespace: @unchecked Sendable {
             throw error
         }
     }
+
+    /// Namespaces left by an earlier test process that died (its pid is gone).
+    private static let sweepOnce: Void = {
+        guard let list = try? run(["ip", "netns", "list"], check: false) else { return }
+        for line in list.stdout.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, name.hasPrefix("bd-test-"), let pid = Int32(parts[2]),
+                  pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            _ = try? run(["ip", "netns", "delete", name], check: false)
+        }
+    }()
 
     func remove() {
         _ = try? run(["ip", "netns", "delete", name], check: false)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Result of running a command to completion.
 struct CommandResult: Sendable {
@@ -13,31 +16,58 @@ struct CommandFailed: Error, CustomStringConvertible {
     var description: String { "\(command.joined(separator: " ")) exited \(result.status): \(result.stderr)" }
 }
 
-/// Runs a command and waits for it. Output goes to temporary files, so a chatty
-/// child cannot block on a full pipe.
+/// Runs a command and waits for it, at most `timeout` seconds (then it is
+/// killed and the call throws), so a stuck child cannot hang the suite.
+/// posix_spawn + waitpid rather than Foundation's Process, whose waitUntilExit
+/// can deadlock off the main thread under load. Output goes to temporary
+/// files, so a chatty child cannot block on a full pipe.
 @discardableResult
-func run(_ args: [String], check: Bool = true) throws -> CommandResult {
-    let dir = FileManager.default.temporaryDirectory
-    let out = dir.appendingPathComponent("bd-out-\(UUID().uuidString)")
-    let err = dir.appendingPathComponent("bd-err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+func run(_ args: [String], check: Bool = true, timeout: Double = 120) throws -> CommandResult {
+    let dir = FileManager.default.temporaryDirectory.path
+    let out = "\(dir)/bd-out-\(UUID().uuidString)"
+    let err = "\(dir)/bd-err-\(UUID().uuidString)"
     defer {
-        try? FileManager.default.removeItem(at: out)
-        try? FileManager.default.removeItem(at: err)
+        unlink(out)
+        unlink(err)
     }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: args[0].hasPrefix("/") ? args[0] : "/usr/bin/env")
-    p.arguments = args[0].hasPrefix("/") ? Array(args.dropFirst()) : args
-    p.standardInput = FileHandle.nullDevice
-    p.standardOutput = try FileHandle(forWritingTo: out)
-    p.standardError = try FileHandle(forWritingTo: err)
-    try p.run()
-    p.waitUntilExit()
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+    let cArgs = args.map { strdup($0) } + [nil]
+    let cEnv = env.map { strdup($0) } + [nil]
+    defer {
+        cArgs.forEach { free($0) }
+        cEnv.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    let rc = posix_spawnp(&pid, args[0], &actions, nil, cArgs, cEnv)
+    guard rc == 0 else {
+        errno = rc
+        throw POSIXFailure("spawn \(args[0])")
+    }
+    var status: Int32 = 0
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { break }
+        if r < 0 && errno != EINTR { throw POSIXFailure("waitpid") }
+        if Date() > deadline {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            throw TimedOut(what: args.joined(separator: " "))
+        }
+        usleep(5_000)
+    }
+    // WIFEXITED / WEXITSTATUS; a signal death reads as 128 + signal, as shells do.
+    let exitCode = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     let result = CommandResult(
-        status: p.terminationStatus,
-        stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        status: exitCode,
+        stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     if check && result.status != 0 { throw CommandFailed(command: args, result: result) }
     return result
 }
