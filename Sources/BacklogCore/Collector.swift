@@ -106,7 +106,9 @@ public final class Collector {
     private func readSysctls() -> ([String: Int64], SourceStatus) {
         let started = ContinuousClock.now
         let (values, errors) = sysctl.read()
-        return (values, status("sysctl", started, error: errors.isEmpty ? nil : errors.joined(separator: "; ")))
+        // One line: the first reason, and how many more there are.
+        let error = errors.first.map { errors.count > 1 ? "\($0) (and \(errors.count - 1) more)" : $0 }
+        return (values, status("sysctl", started, error: error))
     }
 
     private func status(_ name: String, _ started: ContinuousClock.Instant, error: String? = nil, skipped: UInt64 = 0) -> SourceStatus {

@@ -59,6 +59,20 @@ import Testing
         }
     }
 
+    /// The executable: status 3, one line on stderr naming the source, the rest still printed.
+    @Test func unreadableSourceExitsThree() throws {
+        try withNamespace { ns in
+            let r = try ns.exec(["unshare", "-m", "sh", "-c",
+                                 "mount -t tmpfs none /proc/sys && exec '\(backlogdPath())' --once --window 0"], check: false)
+            #expect(r.status == 3)
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("backlogd: could not collect: sysctl: /proc/sys/net/core/somaxconn"), "\(r.stderr)")
+            #expect(r.stdout.contains("ERROR    source sysctl failed"))
+            #expect(r.stdout.contains("LISTEN COUNTERS"), "what was collected is still printed")
+            #expect(r.stdout.contains("net.core.somaxconn              -"))
+        }
+    }
+
     /// A source that cannot be read is an error the caller sees (status 3), not zeros.
     @Test func failedSourceIsReportedNotZero() throws {
         try withNamespace { ns in
