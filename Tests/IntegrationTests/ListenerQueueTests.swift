@@ -1,4 +1,5 @@
 import BacklogCore
+import CSockDiag
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -32,6 +33,26 @@ import Glibc
             // The namespace's own counters, read through /proc/thread-self.
             #expect((snap?.counter(.listenOverflows) ?? 0) > 0)
             #expect(snap?.findings.contains { $0.kind == "accept_queue_full" && $0.listener?.inode == l.inode } == true)
+
+            // The raw records: tcp_info of a listener aliases the queue (unacked = length,
+            // sacked = max); the unaccepted children are ESTABLISHED with inode 0 and a
+            // tcp_info that ages them.
+            struct Raw: Sendable { var unacked: UInt32; var sacked: UInt32; var children: [bd_tcp_record] }
+            let raw = try ns.enter { () -> Raw in
+                let sock = try SockDiagSocket()
+                var listener: bd_tcp_record?
+                var children: [bd_tcp_record] = []
+                try sock.dumpTCP(family: AF_INET, states: TCPStates.listen | TCPStates.established, ports: [port]) { batch in
+                    for r in batch {
+                        if r.state == 10 { listener = r } else { children.append(r) }
+                    }
+                }
+                return Raw(unacked: listener?.tcpi_unacked ?? 0, sacked: listener?.tcpi_sacked ?? 0, children: children)
+            }
+            #expect(raw.unacked == 5 && raw.sacked == 4)
+            #expect(raw.children.count == 5)
+            #expect(raw.children.allSatisfy { $0.inode == 0 && $0.has_info == 1 && $0.local_port == port })
+            #expect(raw.children.allSatisfy { $0.tcpi_last_data_recv < 600_000 && $0.tcpi_last_ack_recv < 600_000 })
 
             let once = try ns.exec([backlogdPath(), "--once", "--window", "0"], check: false)
             #expect(once.status == 1, "a full queue is a warning: \(once.stderr)")
