@@ -86,7 +86,10 @@ public final class Collector {
                 let sock = try socket.get()
                 let before = sock.malformedMessages
                 all += try read(sock)
-                statuses.append(status(name, started, skipped: sock.malformedMessages - before))
+                // A skipped message may have been a listener: say so rather than under-report.
+                let skipped = sock.malformedMessages - before
+                let error = skipped > 0 ? "\(skipped) malformed netlink messages skipped; listeners may be missing" : nil
+                statuses.append(status(name, started, error: error, skipped: skipped))
             } catch {
                 statuses.append(status(name, started, error: "\(error)"))
             }

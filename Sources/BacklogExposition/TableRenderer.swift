@@ -20,9 +20,13 @@ public enum TableRenderer {
 
         out += "\n"
         var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", ""]]
+        // SO_REUSEPORT members share an address: `#n` is their `socket` label.
+        var groupSizes: [String: Int] = [:]
+        for l in s.listeners { groupSizes[l.groupKey, default: 0] += 1 }
         for l in s.listeners {
+            let member = groupSizes[l.groupKey, default: 0] > 1 ? " #\(l.socket)" : ""
             rows.append([
-                proto(l), printable(l.displayAddress), String(l.queueLength), String(l.queueMax),
+                proto(l), printable(l.displayAddress) + member, String(l.queueLength), String(l.queueMax),
                 fillText(l), String(l.queuePeak), l.isFull ? "FULL" : "",
             ])
         }

@@ -59,25 +59,28 @@ static void end_dump(struct bd_diag *d)
     d->cursor = NULL;
 }
 
-/* A caller that stopped reading a dump early leaves the kernel's dump running;
- * a new request would get EBUSY. Read the old one to its end first. */
+/* A caller that stopped reading a dump early, or a dump that ended in an
+ * error (a receive timeout, broken framing), can leave the kernel's dump
+ * running; a new request would get EBUSY. Read the old one to its end first. */
 static void drain(struct bd_diag *d)
 {
-    while (d->kind != BD_DUMP_NONE && !d->done) {
+    while (d->pending) {
         ssize_t r = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
         if (r <= 0)
             break;
         int len = (int)r;
         const struct nlmsghdr *nlh = (const struct nlmsghdr *)d->buf;
         for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-            if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR) {
-                d->done = 1;
+            if (nlh->nlmsg_seq == d->seq &&
+                (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)) {
+                d->pending = 0;
                 break;
             }
         }
-        if (len > 0 && !d->done)
+        if (len > 0 && d->pending)
             break; /* broken framing: nothing more can be trusted */
     }
+    d->pending = 0;
     end_dump(d);
 }
 
@@ -89,6 +92,7 @@ int bd_dump_send(struct bd_diag *d, struct nlmsghdr *nlh, enum bd_dump_kind kind
     if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
         return -errno;
     d->kind = kind;
+    d->pending = 1;
     d->done = 0;
     d->remaining = 0;
     d->cursor = NULL;
@@ -147,6 +151,7 @@ int bd_dump_next(struct bd_diag *d, enum bd_dump_kind kind, void *out,
             continue;
         if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR) {
             int err = message_error(nlh);
+            d->pending = 0;
             d->done = 1;
             d->remaining = 0;
             if (err < 0) {

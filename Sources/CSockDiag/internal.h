@@ -13,6 +13,7 @@ struct bd_diag {
     unsigned int seq;
     enum bd_dump_kind kind;   /* dump in progress, or NONE */
     int done;                 /* NLMSG_DONE seen for the current dump */
+    int pending;              /* the kernel may still be running a dump we asked for */
     const struct nlmsghdr *cursor;
     int remaining;            /* bytes left in buf from cursor */
     uint64_t malformed;

@@ -17,7 +17,9 @@ struct WindowDuration: ExpressibleByArgument, Sendable {
             scale = factor
             break
         }
-        guard let v = Double(number), v.isFinite, v >= 0, v * scale <= 3600 else { return nil }
+        // Digits and one decimal point only: Double() would also take 0x10 or 1e3.
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+              let v = Double(number), v * scale <= 3600 else { return nil }
         seconds = v * scale
     }
 

@@ -30,13 +30,13 @@ import Testing
     }
 
     @Test func reorderedSectionsAndFieldsParse() throws {
-        let text = "IpExt: B A\nIpExt: 2 1\nTcpExt: ListenDrops ListenOverflows\nTcpExt: 9 7\n"
+        let text = "IpExt: B A\nIpExt: 2 1\n\nTcpExt: ListenDrops ListenOverflows\nTcpExt: 9 7\n"
         let c = try NetstatParser.parse(text)
         #expect(c.value(section: "TcpExt", field: "ListenOverflows") == 7)
         #expect(c.value(section: "TcpExt", field: "ListenDrops") == 9)
         #expect(c.value(section: "IpExt", field: "A") == 1)
         // Fields the kernel adds later are kept; counters near 2^64 stay exact.
-        let big = try NetstatParser.parse("TcpExt: NewThing ListenOverflows\nTcpExt: 18446744073709551615 3")
+        let big = try NetstatParser.parse("TcpExt: NewThing ListenOverflows\nTcpExt: 18446744073709551615 3\n")
         #expect(big.value(section: "TcpExt", field: "NewThing") == UInt64.max)
     }
 
@@ -53,6 +53,7 @@ import Testing
         ("TcpExt:\nTcpExt:\n", "has no fields"),
         ("\u{0}\u{1}: \u{2}\n\u{0}\u{1}: 3\n", "bad section name"),
         ("TcpExt: A\nTcpExt: 99999999999999999999999\n", "is not a number"),
+        ("TcpExt: A\nTcpExt: 12", "truncated"),
     ])
     func badInputIsAClearError(text: String, reason: String) {
         do {
@@ -63,14 +64,21 @@ import Testing
         }
     }
 
-    @Test func truncatedRealFileNeverCrashes() throws {
+    /// Every cut of a real file is an error, except right after a value line's
+    /// newline, where the complete sections before it parse with their real values.
+    @Test func everyTruncationIsAnErrorOrAWholeSection() throws {
         let text = try Self.fixture("netstat-6.18")
+        let full = try NetstatParser.parse(text)
         let bytes = Array(text.utf8)
-        for cut in stride(from: 0, to: bytes.count, by: 7) {
+        let newlines = bytes.indices.filter { bytes[$0] == UInt8(ascii: "\n") }
+        let pairEnds = Set(stride(from: 1, to: newlines.count, by: 2).map { newlines[$0] + 1 })
+        for cut in 0..<bytes.count {
             let prefix = String(decoding: bytes[..<cut], as: UTF8.self)
-            // Either an error naming a line, or (at a line-pair boundary) fewer sections.
-            if let c = try? NetstatParser.parse(prefix) {
-                #expect(c.sections.count < 3 || cut >= bytes.count - 1)
+            if pairEnds.contains(cut) {
+                let c = try NetstatParser.parse(prefix)
+                for (name, fields) in c.sections { #expect(full.sections[name] == fields) }
+            } else {
+                #expect(throws: NetstatParseError.self, "cut \(cut)") { try NetstatParser.parse(prefix) }
             }
         }
     }

@@ -65,7 +65,7 @@ import Glibc
         try withNamespace { ns in
             let bag = SocketBag()
             defer { bag.closeAll() }
-            struct Ports: Sendable { var v6, wildcard, dual, reuse: UInt16 }
+            struct Ports: Sendable { var v6, wildcard, dual, reuse: UInt16; var filledInode: UInt32 }
             let p = try ns.enter {
                 let v6 = try TestSockets.listenTCP("::1", backlog: 6, bag: bag)
                 for _ in 0..<2 { _ = try TestSockets.connectTCP("::1", port: v6.port, bag: bag) }
@@ -78,7 +78,9 @@ import Glibc
                 let a = try TestSockets.listenTCP("127.0.0.1", backlog: 8, reusePort: true, bag: bag)
                 for _ in 0..<4 { _ = try TestSockets.connectTCP("127.0.0.1", port: a.port, bag: bag) }
                 _ = try TestSockets.listenTCP("127.0.0.1", port: a.port, backlog: 8, reusePort: true, bag: bag)
-                return Ports(v6: v6.port, wildcard: wild.port, dual: dual.port, reuse: a.port)
+                var st = stat()
+                guard fstat(a.fd, &st) == 0 else { throw POSIXFailure("fstat") }
+                return Ports(v6: v6.port, wildcard: wild.port, dual: dual.port, reuse: a.port, filledInode: UInt32(st.st_ino))
             }
             var snap: Snapshot?
             try waitUntil("all connections to be queued") {
@@ -95,8 +97,10 @@ import Glibc
             let members = ls.filter { $0.port == p.reuse }.sorted { $0.socket < $1.socket }
             #expect(members.count == 2)
             #expect(members.map(\.socket) == [0, 1])
-            #expect(members.map(\.queueLength) == [4, 0], "the first member (lower inode) holds the queue")
-            #expect(members[0].inode < members[1].inode)
+            // Each member has its own queue: the filled one is found by its fd's inode.
+            #expect(members.map { $0.inode == p.filledInode ? 4 : 0 } == members.map(\.queueLength))
+            #expect(members.contains { $0.inode == p.filledInode })
+            #expect(members[0].inode < members[1].inode, "socket index follows inode order")
 
             // Same numbers in the JSON and in ss.
             let json = try OnceDocument.decode(try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0"]).stdout)
@@ -106,6 +110,11 @@ import Glibc
                                                recvQ: l.queue.length, sendQ: l.queue.max)), "\(l) not in \(ss)")
             }
             #expect(json.listeners.count == ss.count)
+            // In the table, the members are told apart by their socket index.
+            let table = try ns.exec([backlogdPath(), "--once", "--window", "0"]).stdout.split(separator: "\n")
+            for (i, m) in members.enumerated() {
+                #expect(table.contains { $0.contains("127.0.0.1:\(p.reuse) #\(i) ") && $0.contains(" \(m.queueLength) ") }, "\(table)")
+            }
         }
     }
 

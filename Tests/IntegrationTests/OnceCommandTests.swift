@@ -31,7 +31,7 @@ import Testing
     /// The namespace's own sysctls; a max equal to somaxconn is information, not a warning.
     @Test func clampedBacklogIsInfoAndSysctlsArePerNamespace() throws {
         try withNamespace { ns in
-            try ns.exec(["sysctl", "-q", "-w", "net.core.somaxconn=100"])
+            try ns.exec(["sh", "-c", "echo 100 > /proc/sys/net/core/somaxconn"])
             let bag = SocketBag()
             defer { bag.closeAll() }
             let port = try ns.enter { try TestSockets.listenTCP("0.0.0.0", backlog: 4096, bag: bag).port }
@@ -52,7 +52,8 @@ import Testing
             #expect(help.stdout.contains(word), "--help lacks \(word)")
         }
         #expect(try run([backlogdPath(), "--version"]).stdout == BacklogdVersion.current + "\n")
-        for bad in [["--once", "--window", "soon"], ["--once", "--format", "xml"], ["--once", "--window", "-1s"], ["--bogus"]] {
+        for bad in [["--once", "--window", "soon"], ["--once", "--format", "xml"], ["--once", "--window", "-1s"], ["--once", "--window", "0x10"],
+                    ["--once", "--window", "1e3"], ["--bogus"]] {
             let r = try run([backlogdPath()] + bad, check: false)
             #expect(r.status == 64, "\(bad) exited \(r.status)")
             #expect(!r.stderr.isEmpty)

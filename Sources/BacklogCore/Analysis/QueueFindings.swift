@@ -5,12 +5,14 @@ public enum QueueFindings {
         var findings: [Finding] = []
         for l in listeners {
             if l.isFull || l.queuePeak > l.queueMax {
-                let now = l.isFull ? "full \(l.queueLength)/\(l.queueMax)" : "was full (peak \(l.queuePeak)/\(l.queueMax)), now \(l.queueLength)/\(l.queueMax)"
-                findings.append(Finding(
-                    kind: "accept_queue_full", severity: .warning, listener: l,
-                    message: "\(l.displayAddress): accept queue \(now): new connections are refused or dropped; the process is not accepting fast enough"))
+                let message = l.isFull
+                    ? "accept queue full \(l.queueLength)/\(l.queueMax): new connections are refused or dropped; the process is not accepting fast enough"
+                    : "accept queue was full during the window (peak \(l.queuePeak)/\(l.queueMax)), now \(l.queueLength)/\(l.queueMax): connections were refused or dropped meanwhile"
+                findings.append(Finding(kind: "accept_queue_full", severity: .warning, listener: l,
+                                        message: "\(l.displayAddress): \(message)"))
             }
-            if let somaxconn, l.family != .unix, Int64(l.queueMax) == somaxconn {
+            // listen() clamps every socket type, UNIX included, to somaxconn.
+            if let somaxconn, Int64(l.queueMax) == somaxconn {
                 findings.append(Finding(
                     kind: "backlog_clamped", severity: .info, listener: l,
                     message: "\(l.displayAddress): backlog may be clamped by net.core.somaxconn (max \(l.queueMax) = somaxconn)"))

@@ -1,7 +1,8 @@
 /// Gives each listener its `socket` label: the 0-based index among listeners
 /// that share family/address/port (SO_REUSEPORT members, each with its own
-/// queue), ordered by inode, i.e. creation order. Cookies are assigned lazily
-/// in dump order and say nothing about age, so they are not used.
+/// queue), ordered by inode: stable while the sockets live, and creation order
+/// for sockets made on one CPU (inodes come from per-CPU batches). Cookies are
+/// assigned lazily in dump order, so they are not used.
 public enum ReuseportIndex {
     public static func assign(_ listeners: [Listener]) -> [Listener] {
         var groups: [String: [Int]] = [:]

@@ -24,6 +24,12 @@ public struct NetstatParseError: Error, Sendable, Hashable, CustomStringConverti
 public enum NetstatParser {
     public static func parse(_ text: String) throws(NetstatParseError) -> NetstatCounters {
         var sections: [String: [String: UInt64]] = [:]
+        // The kernel ends every line with a newline: without one the last
+        // number may be cut short, and a shorter number is a wrong number.
+        if !text.isEmpty && !text.hasSuffix("\n") {
+            let lastLine = text.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+            throw NetstatParseError(line: lastLine, reason: "truncated: the last line has no newline")
+        }
         // Blank lines carry nothing; keep the numbers of the others for errors.
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().filter {
             !$0.element.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" }
