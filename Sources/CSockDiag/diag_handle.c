@@ -66,6 +66,8 @@ static void drain(struct bd_diag *d)
 {
     while (d->pending) {
         ssize_t r = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
+        if (r < 0 && errno == EINTR)
+            continue;
         if (r <= 0)
             break;
         int len = (int)r;
@@ -126,6 +128,8 @@ int bd_dump_next(struct bd_diag *d, enum bd_dump_kind kind, void *out,
             if (d->done)
                 break;
             ssize_t r = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
+            if (r < 0 && errno == EINTR)
+                continue;
             if (r < 0) {
                 int err = -errno;
                 end_dump(d);
