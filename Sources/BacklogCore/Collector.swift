@@ -13,8 +13,6 @@ public final class Collector {
     private var errorsTotal: [String: UInt64] = [:]
     private var skippedTotal: [String: UInt64] = [:]
 
-    public static let sourceNames = ["tcp", "unix", "netstat", "sysctl"]
-
     public init(netns: String = "host", netstat: NetstatSource = NetstatSource(), sysctl: SysctlSource = SysctlSource()) {
         self.netns = netns
         self.socket = Result { () throws(SockDiagError) in try SockDiagSocket() }
