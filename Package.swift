@@ -10,6 +10,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // libmnl from the system (apt: libmnl-dev). The module map links `mnl` explicitly.
@@ -26,12 +29,37 @@ let package = Package(
         ),
         .target(name: "BacklogCore", dependencies: ["CSockDiag"]),
         .target(name: "BacklogExposition", dependencies: ["BacklogCore"]),
+        // zlib from the system (apt: zlib1g-dev), to gzip /metrics once per snapshot.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The HTTP endpoint: serves the latest published snapshot, never collects.
+        .target(
+            name: "BacklogHTTP",
+            dependencies: [
+                "BacklogCore", "BacklogExposition", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Config file, the collection timer, systemd notify: the daemon without its CLI.
+        .target(
+            name: "BacklogDaemon",
+            dependencies: [
+                "BacklogCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "backlogd",
             dependencies: [
                 "BacklogCore",
                 "BacklogExposition",
+                "BacklogHTTP",
+                "BacklogDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -40,10 +68,12 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "BacklogExpositionTests", dependencies: ["BacklogExposition"]),
+        .testTarget(name: "BacklogDaemonTests", dependencies: ["BacklogDaemon", "BacklogCore"]),
+        .testTarget(name: "BacklogHTTPTests", dependencies: ["BacklogHTTP", "CZlib"]),
         // Real sockets, real namespaces, `ss` and `promtool` as oracles; runs the built executable.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["BacklogCore", "CSockDiag", "backlogd"]
+            dependencies: ["BacklogCore", "CSockDiag", "BacklogDaemon", "backlogd"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -12,9 +12,16 @@ public final class Collector {
     private let sysctl: SysctlSource
     private var errorsTotal: [String: UInt64] = [:]
     private var skippedTotal: [String: UInt64] = [:]
+    private var lastSuccess: [String: Double] = [:]
+    /// Which TCP listeners to report; may change between collections (config reload).
+    public var filter: PortFilter
 
-    public init(netns: String = "host", netstat: NetstatSource = NetstatSource(), sysctl: SysctlSource = SysctlSource()) {
+    public init(
+        netns: String = "host", filter: PortFilter = .all, netstat: NetstatSource = NetstatSource(),
+        sysctl: SysctlSource = SysctlSource()
+    ) {
         self.netns = netns
+        self.filter = filter
         self.socket = Result { () throws(SockDiagError) in try SockDiagSocket() }
         self.tcp = TCPListenerSource(netns: netns)
         self.unix = UnixListenerSource(netns: netns)
@@ -28,21 +35,16 @@ public final class Collector {
     public func collect(window: Double = 0, interval: Double = 0.25) -> Snapshot {
         let start = ContinuousClock.now
         let first = window > 0 ? readNetstat().counters : nil
-        var peaks: [String: UInt32] = [:]
+        // The window's samples go through the same history as the daemon's ticks.
+        var history = QueueHistory(window: window + 1)
         var listeners: [Listener]
         var statuses: [SourceStatus]
         while true {
             (listeners, statuses) = readListeners()
-            for l in listeners {
-                let key = Self.peakKey(l)
-                peaks[key] = max(peaks[key] ?? 0, l.queueLength)
-            }
             let elapsed = (ContinuousClock.now - start).seconds
+            listeners = history.record(listeners, at: elapsed, maxStep: interval * 2)
             if elapsed >= window { break }
             WallClock.sleep(seconds: min(interval, window - elapsed))
-        }
-        for i in listeners.indices {
-            listeners[i].queuePeak = max(listeners[i].queueLength, peaks[Self.peakKey(listeners[i])] ?? 0)
         }
         let (counters, netstatStatus) = readNetstat()
         let (sysctls, sysctlStatus) = readSysctls()
@@ -64,6 +66,22 @@ public final class Collector {
             findings: QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"]))
     }
 
+    /// One tick of the daemon: a single dump of listeners, counters and sysctls,
+    /// with peak and seconds-full taken from `history` (updated in place).
+    /// `now` is monotonic seconds; `maxStep` bounds what one gap adds to seconds-full.
+    public func tick(history: inout QueueHistory, now: Double, maxStep: Double) -> Snapshot {
+        var (listeners, statuses) = readListeners()
+        listeners = history.record(listeners, at: now, maxStep: maxStep)
+        let (counters, netstatStatus) = readNetstat()
+        let (sysctls, sysctlStatus) = readSysctls()
+        statuses += [netstatStatus, sysctlStatus]
+        listeners.sort(by: Self.fullestFirst)
+        return Snapshot(
+            netns: netns, timestamp: WallClock.now(), windowSeconds: history.window, listeners: listeners,
+            netstat: counters, sysctls: sysctls, sources: statuses,
+            findings: QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"]))
+    }
+
     /// Fullest first (by fill, then length), then by address for a stable order.
     public static func fullestFirst(_ a: Listener, _ b: Listener) -> Bool {
         if a.fill != b.fill { return a.fill > b.fill }
@@ -71,11 +89,8 @@ public final class Collector {
         return (a.family, a.address, a.port ?? 0, a.socket) < (b.family, b.address, b.port ?? 0, b.socket)
     }
 
-    private static func peakKey(_ l: Listener) -> String {
-        "\(l.family.rawValue)|\(l.inode)|\(l.cookie ?? 0)"
-    }
-
-    private func readListeners() -> ([Listener], [SourceStatus]) {
+    /// One dump of TCP and UNIX listeners (filtered), with a status per source.
+    public func readListeners() -> ([Listener], [SourceStatus]) {
         var all: [Listener] = []
         var statuses: [SourceStatus] = []
         for (name, read) in [("tcp", tcp.read(using:)), ("unix", unix.read(using:))] {
@@ -83,7 +98,7 @@ public final class Collector {
             do {
                 let sock = try socket.get()
                 let before = sock.malformedMessages
-                all += try read(sock)
+                all += try read(sock).filter { filter.admits($0.port) }
                 // A skipped message may have been a listener: say so rather than under-report.
                 let skipped = sock.malformedMessages - before
                 let error = skipped > 0 ? "\(skipped) malformed netlink messages skipped; listeners may be missing" : nil
@@ -95,7 +110,7 @@ public final class Collector {
         return (all, statuses)
     }
 
-    private func readNetstat() -> (counters: NetstatCounters?, status: SourceStatus) {
+    public func readNetstat() -> (counters: NetstatCounters?, status: SourceStatus) {
         let started = ContinuousClock.now
         do {
             return (try netstat.read(), status("netstat", started))
@@ -104,7 +119,7 @@ public final class Collector {
         }
     }
 
-    private func readSysctls() -> ([String: Int64], SourceStatus) {
+    public func readSysctls() -> ([String: Int64], SourceStatus) {
         let started = ContinuousClock.now
         let (values, errors) = sysctl.read()
         // One line: the first reason, and how many more there are.
@@ -113,11 +128,11 @@ public final class Collector {
     }
 
     private func status(_ name: String, _ started: ContinuousClock.Instant, error: String? = nil, skipped: UInt64 = 0) -> SourceStatus {
-        if error != nil { errorsTotal[name, default: 0] += 1 }
+        if error != nil { errorsTotal[name, default: 0] += 1 } else { lastSuccess[name] = WallClock.now() }
         skippedTotal[name, default: 0] += skipped
         return SourceStatus(
             name: name, up: error == nil, error: error,
             durationSeconds: (ContinuousClock.now - started).seconds, skipped: skippedTotal[name] ?? 0,
-            errorsTotal: errorsTotal[name] ?? 0)
+            errorsTotal: errorsTotal[name] ?? 0, lastSuccess: lastSuccess[name])
     }
 }

@@ -32,6 +32,13 @@ public enum MetricsRenderer {
                     "Highest accept-queue length sampled over the collection window.",
                     { $0.queuePeak })
 
+        let tracked = s.listeners.filter { $0.fullSeconds != nil }
+        if !tracked.isEmpty {
+            out.append(MetricFamily("backlogd_listen_queue_full_seconds_total", .counter,
+                                    help: "Seconds the accept queue was sampled full (length > max) since backlogd first saw the listener; rate() of it is the fraction of time full.",
+                                    samples: tracked.map { Sample(listenerLabels($0), .double($0.fullSeconds!)) }))
+        }
+
         let ns = [("netns", s.netns)]
         if let netstat = s.netstat {
             for c in ListenCounter.allCases {
@@ -60,6 +67,9 @@ public enum MetricsRenderer {
             MetricFamily("backlogd_collect_duration_seconds", .gauge,
                          help: "Time the last collection of each source took.",
                          samples: bySource { .double($0.durationSeconds) }),
+            MetricFamily("backlogd_collect_last_success_timestamp_seconds", .gauge,
+                         help: "Unix time of each source's last successful collection.",
+                         samples: s.sources.compactMap { st in st.lastSuccess.map { Sample([("source", st.name)], .double($0)) } }),
             MetricFamily("backlogd_collect_errors_total", .counter,
                          help: "Collections of each source that failed.",
                          samples: bySource { .uint($0.errorsTotal) }),

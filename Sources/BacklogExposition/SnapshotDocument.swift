@@ -1,6 +1,6 @@
 import BacklogCore
 
-/// The JSON document of `--once --format json` (and later `/snapshot`).
+/// The JSON document of `--once --format json` and of `GET /snapshot`.
 /// Field names are part of the public interface: add, do not rename.
 /// `schema` changes only when a field changes meaning or disappears.
 public struct SnapshotDocument: Encodable, Sendable {
@@ -11,6 +11,12 @@ public struct SnapshotDocument: Encodable, Sendable {
         var max: UInt32
         var peak: UInt32
         var full: Bool
+        var fullSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case length, max, peak, full
+            case fullSeconds = "full_seconds"
+        }
     }
 
     public struct ListenerEntry: Encodable, Sendable {
@@ -42,7 +48,7 @@ public struct SnapshotDocument: Encodable, Sendable {
             uid = l.uid
             v6only = l.v6Only
             unixType = l.unixType
-            queue = Queue(length: l.queueLength, max: l.queueMax, peak: l.queuePeak, full: l.isFull)
+            queue = Queue(length: l.queueLength, max: l.queueMax, peak: l.queuePeak, full: l.isFull, fullSeconds: l.fullSeconds)
         }
     }
 
@@ -70,10 +76,12 @@ public struct SnapshotDocument: Encodable, Sendable {
         var error: String?
         var durationSeconds: Double
         var skipped: UInt64
+        var lastSuccess: Double?
 
         enum CodingKeys: String, CodingKey {
             case name, up, error, skipped
             case durationSeconds = "duration_seconds"
+            case lastSuccess = "last_success"
         }
     }
 
@@ -108,7 +116,8 @@ public struct SnapshotDocument: Encodable, Sendable {
             FindingEntry(kind: $0.kind, severity: $0.severity.rawValue, message: $0.message, listener: $0.listener.map(ListenerEntry.init))
         }
         sources = s.sources.map {
-            Source(name: $0.name, up: $0.up, error: $0.error, durationSeconds: $0.durationSeconds, skipped: $0.skipped)
+            Source(name: $0.name, up: $0.up, error: $0.error, durationSeconds: $0.durationSeconds, skipped: $0.skipped,
+                   lastSuccess: $0.lastSuccess)
         }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import BacklogCore
+import BacklogDaemon
 import BacklogExposition
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,13 +12,27 @@ struct Backlogd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backlogd",
         abstract: "Watches the kernel's TCP and UNIX listen queues and exports them to Prometheus.",
+        usage: """
+            backlogd [--config <file>] [--listen <host:port> ...] [--log-level <level>] [options]
+            backlogd --once [--format table|json|prometheus] [--window <duration>] [--config <file>]
+            backlogd --check-config [--config <file>]
+            """,
         discussion: """
+            Without --once, backlogd runs as a daemon: it reads the queues on a timer and serves \
+            GET /metrics (Prometheus text), /snapshot (JSON), /healthz and / on port \(DaemonConfig.defaultPort) \
+            of every address. SIGHUP re-reads the config file (a bad file is logged and the running \
+            config stays); SIGTERM stops it. Under systemd it speaks the notify protocol (READY, \
+            WATCHDOG, RELOADING, STOPPING).
+
+            The config file (YAML, default \(DaemonConfig.defaultPath), read if it exists) sets the \
+            same things as the flags below; a flag wins over the file.
+
             backlogd --once prints every listener's accept queue (length/max, as `ss -lt` Recv-Q/Send-Q), \
             the TcpExt listen counters and the sysctls that bound the queues, then exits.
-
             Exit status of --once: 0 nothing found (info findings do not count), 1 warning findings \
             (e.g. an accept queue is full), 2 critical findings, 3 a source could not be collected \
-            (a one-line reason goes to stderr; what was collected is still printed).
+            (a one-line reason goes to stderr; what was collected is still printed). \
+            --check-config exits 0 for a valid config and 1 otherwise.
             """,
         version: BacklogdVersion.current
     )
@@ -36,11 +52,43 @@ struct Backlogd: ParsableCommand {
         valueName: "duration"))
     var window: WindowDuration = WindowDuration(seconds: 1)
 
+    @Option(help: ArgumentHelp(
+        "Config file (YAML). Without this flag \(DaemonConfig.defaultPath) is read if it exists; a named file must exist.",
+        valueName: "file"))
+    var config: String?
+
+    @Flag(help: "Check the config file and the flags, print the effective settings, and exit.")
+    var checkConfig = false
+
+    @OptionGroup(title: "Daemon settings")
+    var settings: DaemonFlags
+
     mutating func run() throws {
-        guard once else {
-            throw ValidationError("the daemon is not built yet; run `backlogd --once`")
+        let effective: DaemonConfig
+        do {
+            effective = try settings.applied(to: try ConfigLoader.load(path: config))
+        } catch {
+            StandardError.line("backlogd: config: \(error)")
+            throw ExitCode(once ? OnceExitStatus.collectionFailed : 1)
         }
-        let snapshot = Collector().collect(window: window.seconds)
+        if checkConfig {
+            print("config OK (\(config ?? DaemonConfig.defaultPath)): \(effective.summary)")
+            return
+        }
+        if once {
+            try runOnce(effective)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = effective.logLevel
+            return handler
+        }
+        let status = Daemon(configPath: config, flags: settings, config: effective).run()
+        throw ExitCode(status)
+    }
+
+    private func runOnce(_ effective: DaemonConfig) throws {
+        let snapshot = Collector(filter: effective.ports).collect(window: window.seconds)
         let version = BacklogdVersion.current
         switch format {
         case .table: print(TableRenderer.render(snapshot, version: version), terminator: "")

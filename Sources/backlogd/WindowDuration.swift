@@ -1,6 +1,7 @@
 import ArgumentParser
+import BacklogDaemon
 
-/// A duration on the command line: `1s`, `500ms`, `2.5s`, `1m`, or bare seconds.
+/// `--window`: how long `--once` samples; 0 (a single dump) up to an hour.
 struct WindowDuration: ExpressibleByArgument, Sendable {
     var seconds: Double
 
@@ -9,18 +10,8 @@ struct WindowDuration: ExpressibleByArgument, Sendable {
     }
 
     init?(argument: String) {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
-        var number = Substring(argument)
-        var scale = 1.0
-        for (suffix, factor) in units where argument.hasSuffix(suffix) {
-            number = argument.dropLast(suffix.count)
-            scale = factor
-            break
-        }
-        // Digits and one decimal point only: Double() would also take 0x10 or 1e3.
-        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-              let v = Double(number), v * scale <= 3600 else { return nil }
-        seconds = v * scale
+        guard let v = DurationText.seconds(argument), v <= 3600 else { return nil }
+        seconds = v
     }
 
     var defaultValueDescription: String { "1s" }

@@ -19,6 +19,9 @@ public struct Listener: Sendable, Hashable, Codable {
     public var queueMax: UInt32
     /// Highest length sampled over the collection window.
     public var queuePeak: UInt32
+    /// Seconds the queue was sampled full (length > max) since the daemon first saw
+    /// this listener; nil where nothing keeps that history (`--once`).
+    public var fullSeconds: Double?
     /// IPV6_V6ONLY of an inet6 listener; a `::` listener without it also takes IPv4.
     public var v6Only: Bool?
     public var uid: UInt32?

@@ -8,10 +8,12 @@ public struct SourceStatus: Sendable, Hashable, Codable {
     public var skipped: UInt64
     /// Failed collections of this source since the collector started.
     public var errorsTotal: UInt64
+    /// Unix time of this source's last successful collection; nil if it never succeeded.
+    public var lastSuccess: Double?
 
     public init(
         name: String, up: Bool, error: String? = nil, durationSeconds: Double, skipped: UInt64 = 0,
-        errorsTotal: UInt64 = 0
+        errorsTotal: UInt64 = 0, lastSuccess: Double? = nil
     ) {
         self.name = name
         self.up = up
@@ -19,5 +21,6 @@ public struct SourceStatus: Sendable, Hashable, Codable {
         self.durationSeconds = durationSeconds
         self.skipped = skipped
         self.errorsTotal = errorsTotal
+        self.lastSuccess = lastSuccess
     }
 }

@@ -1,0 +1,87 @@
+import BacklogCore
+import Logging
+
+/// Everything the daemon can be told, with its defaults. Built from the config
+/// file, then the flags on top (flags win).
+public struct DaemonConfig: Sendable, Equatable {
+    /// No common exporter uses it: the Prometheus port registry's 9100–9999 is taken,
+    /// and it is below Linux's ephemeral range (32768–60999).
+    public static let defaultPort = 24519
+    public static let defaultPath = "/etc/backlogd/config.yaml"
+
+    public var listen: [ListenAddress] = [ListenAddress(host: "", port: defaultPort)]
+    /// Fast tick: listeners, TcpExt counters, sysctls.
+    public var interval: Double = 0.25
+    /// Window of `backlogd_listen_queue_peak`.
+    public var peakWindow: Double = 15
+    public var ports: PortFilter = .all
+    public var http = HTTPSettings()
+    public var logLevel: Logger.Level = .info
+
+    public struct HTTPSettings: Sendable, Equatable {
+        /// Connections over this are closed at once.
+        public var maxConnections = 1024
+        /// A connection with no request in progress for this long is closed.
+        public var idleTimeout: Double = 60
+        /// A request head must arrive completely within this (slow clients are cut off).
+        public var readTimeout: Double = 10
+        /// Request line plus headers; more gets 431.
+        public var maxHeaderBytes = 16384
+
+        public init() {}
+    }
+
+    public init() {}
+
+    /// Checks values that are fine alone but not together.
+    public func validate() throws(ConfigError) {
+        if listen.isEmpty { throw ConfigError(key: "listen", line: nil, "at least one address is needed") }
+        if peakWindow < interval {
+            throw ConfigError(key: "peak_window", line: nil,
+                              "\(DurationText.text(peakWindow)) is shorter than interval \(DurationText.text(interval))")
+        }
+        if Set(listen).count != listen.count { throw ConfigError(key: "listen", line: nil, "an address is listed twice") }
+    }
+
+    /// One line for the startup log: the effective settings.
+    public var summary: String {
+        var parts = [
+            "listen=\(listen.map(\.description).joined(separator: ","))",
+            "interval=\(DurationText.text(interval))",
+            "peak_window=\(DurationText.text(peakWindow))",
+        ]
+        if !ports.include.isEmpty { parts.append("ports.include=\(ports.include.map(PortFilter.text).joined(separator: ","))") }
+        if !ports.exclude.isEmpty { parts.append("ports.exclude=\(ports.exclude.map(PortFilter.text).joined(separator: ","))") }
+        parts += [
+            "http.max_connections=\(http.maxConnections)",
+            "http.idle_timeout=\(DurationText.text(http.idleTimeout))",
+            "http.read_timeout=\(DurationText.text(http.readTimeout))",
+            "http.max_header_bytes=\(http.maxHeaderBytes)",
+            "log_level=\(logLevel.rawValue)",
+        ]
+        return parts.joined(separator: " ")
+    }
+}
+
+/// A bad key or value, named with its line when it came from the file.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var key: String?
+    public var line: Int?
+    public var message: String
+    /// The file, set by whoever read it.
+    public var file: String?
+
+    public init(key: String?, line: Int?, _ message: String, file: String? = nil) {
+        self.key = key
+        self.line = line
+        self.message = message
+        self.file = file
+    }
+
+    public var description: String {
+        var prefix = file ?? ""
+        if let line { prefix += prefix.isEmpty ? "line \(line)" : ":\(line)" }
+        let keyPart = key.map { "\($0): " } ?? ""
+        return (prefix.isEmpty ? "" : prefix + ": ") + keyPart + message
+    }
+}

@@ -1,0 +1,122 @@
+import BacklogCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// The HTTP endpoint: binds the configured addresses on one event loop and serves
+/// the SnapshotStore. Addresses can be changed while running (config reload).
+public final class MetricsServer: Sendable {
+    private let group: MultiThreadedEventLoopGroup
+    private let store: SnapshotStore
+    private let registry = ConnectionRegistry()
+    private let limits: Mutex<HTTPLimits>
+    private let servers = Mutex<[ListenAddress: Channel]>([:])
+
+    /// One event loop is plenty: every response is a cached buffer.
+    public init(store: SnapshotStore, limits: HTTPLimits) {
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.store = store
+        self.limits = Mutex(limits)
+    }
+
+    /// New limits apply to connections accepted from now on.
+    public func update(limits new: HTTPLimits) {
+        limits.withLock { $0 = new }
+    }
+
+    /// Binds what is not bound yet and closes what is no longer wanted. If any new
+    /// address fails to bind, nothing changes and the error is thrown.
+    /// Returns the bound local addresses (with the real port when 0 was asked for).
+    @discardableResult
+    public func listen(on wanted: [ListenAddress]) throws -> [String] {
+        let current = servers.withLock { $0 }
+        var added: [ListenAddress: Channel] = [:]
+        do {
+            for address in wanted where current[address] == nil {
+                added[address] = try bind(address)
+            }
+        } catch {
+            for ch in added.values { try? ch.close().wait() }
+            throw error
+        }
+        let removed = current.filter { !wanted.contains($0.key) }
+        for ch in removed.values { try? ch.close().wait() }
+        let all = servers.withLock { s in
+            for k in removed.keys { s[k] = nil }
+            s.merge(added) { $1 }
+            return s
+        }
+        return wanted.compactMap { all[$0]?.localAddress.map(Self.text) }
+    }
+
+    /// Open client connections (for tests and the fd budget).
+    public var connectionCount: Int { registry.count }
+    public var refusedConnections: UInt64 { registry.refused }
+
+    /// Stops accepting, lets responses in progress finish, closes idle
+    /// connections at once and the rest after `grace` seconds.
+    public func shutdown(grace: Double = 5) {
+        let listening = servers.withLock { s in
+            defer { s = [:] }
+            return Array(s.values)
+        }
+        for ch in listening { try? ch.close().wait() }
+        let open = registry.all
+        // NIO's pipelining handler closes an idle connection at once, a busy one after its response.
+        for ch in open { ch.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
+        for ch in open {
+            let remaining = deadline - .now
+            let scheduled = ch.eventLoop.scheduleTask(in: .nanoseconds(max(0, remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))) {
+                ch.close(promise: nil)
+            }
+            try? ch.closeFuture.wait()
+            scheduled.cancel()
+        }
+        try? group.syncShutdownGracefully()
+    }
+
+    private func bind(_ address: ListenAddress) throws -> Channel {
+        if address.host.isEmpty {
+            // Every address: dual-stack `::`, or IPv4 alone where the host has no IPv6.
+            do {
+                return try bootstrap().bind(host: "::", port: address.port).wait()
+            } catch let e as IOError where e.errnoCode == EAFNOSUPPORT || e.errnoCode == EADDRNOTAVAIL {
+                return try bootstrap().bind(host: "0.0.0.0", port: address.port).wait()
+            }
+        }
+        return try bootstrap().bind(host: address.host, port: address.port).wait()
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        let registry = self.registry
+        let store = self.store
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                // Read per connection, so a reload's new limits reach new connections.
+                let limits = self.limits.withLock { $0 }
+                let routes = Routes(store: store, limits: limits)
+                guard registry.admit(channel, cap: limits.maxConnections) else {
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in registry.remove(channel) }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(RequestHeadGuard(limits: limits))
+                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    try sync.addHandler(HTTPHandler(routes: routes))
+                }
+            }
+    }
+
+    static func text(_ a: SocketAddress) -> String {
+        switch a {
+        case .v6: "[\(a.ipAddress ?? "?")]:\(a.port ?? 0)"
+        default: "\(a.ipAddress ?? "?"):\(a.port ?? 0)"
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import NIOCore
+import NIOHTTP1
+
+/// A finished response: status, headers and body, before HEAD strips the body.
+struct Reply {
+    var status: HTTPResponseStatus
+    var contentType: String
+    var body: ByteBuffer
+    var extraHeaders: [(String, String)] = []
+
+    static func text(_ status: HTTPResponseStatus, _ text: String, headers: [(String, String)] = []) -> Reply {
+        Reply(status: status, contentType: "text/plain; charset=utf-8", body: ByteBuffer(string: text + "\n"), extraHeaders: headers)
+    }
+}
+
+/// What each path serves. Everything comes from the latest published snapshot;
+/// nothing here collects.
+struct Routes {
+    static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    let store: SnapshotStore
+    let limits: HTTPLimits
+
+    func reply(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> Reply {
+        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        let known = ["/", "/metrics", "/snapshot", "/healthz"]
+        guard known.contains(path) else { return .text(.notFound, "not found; try /metrics") }
+        guard method == .GET || method == .HEAD else {
+            return .text(.methodNotAllowed, "only GET and HEAD", headers: [("Allow", "GET, HEAD")])
+        }
+        switch path {
+        case "/": return Reply(status: .ok, contentType: "text/html; charset=utf-8", body: ByteBuffer(string: IndexPage.html(version: store.version)))
+        case "/healthz": return health()
+        default: break
+        }
+        guard let served = store.latest else { return .text(.serviceUnavailable, "no snapshot yet") }
+        if path == "/snapshot" {
+            return Reply(status: .ok, contentType: "application/json", body: served.json)
+        }
+        if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metricsGzip {
+            return Reply(status: .ok, contentType: Self.metricsContentType, body: gz,
+                         extraHeaders: [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")])
+        }
+        return Reply(status: .ok, contentType: Self.metricsContentType, body: served.metrics, extraHeaders: [("Vary", "Accept-Encoding")])
+    }
+
+    /// Healthy while the collector keeps publishing: a hung collector fails it.
+    private func health() -> Reply {
+        guard let served = store.latest else { return .text(.serviceUnavailable, "starting: no snapshot yet") }
+        let age = (ContinuousClock.now - served.publishedAt)
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        if seconds > limits.staleAfter {
+            return .text(.serviceUnavailable, "stale: last snapshot \(Int(seconds)) s ago")
+        }
+        return .text(.ok, "ok")
+    }
+}
+
+enum IndexPage {
+    static func html(version: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html><head><meta charset="utf-8"><title>backlogd</title></head>
+        <body><h1>backlogd \(version)</h1>
+        <p>Kernel listen queues, per listener.</p>
+        <ul>
+        <li><a href="metrics">/metrics</a> Prometheus text</li>
+        <li><a href="snapshot">/snapshot</a> JSON, as <code>backlogd --once --format json</code></li>
+        <li><a href="healthz">/healthz</a> health</li>
+        </ul></body></html>
+
+        """
+    }
+}

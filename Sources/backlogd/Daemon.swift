@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import BacklogCore
+import BacklogDaemon
+import BacklogHTTP
+import Dispatch
+import Logging
+
+/// The long-running mode: collection timer, HTTP endpoint, signals, systemd notify.
+/// Returns the exit status once stopped.
+final class Daemon: @unchecked Sendable {
+    private let configPath: String?
+    private let flags: DaemonFlags
+    private var config: DaemonConfig
+    private var logger: Logger
+    private let notifier = SystemdNotifier()
+    private let store = SnapshotStore(version: BacklogdVersion.current)
+    /// Reloads and stop run here, one at a time.
+    private let control = DispatchQueue(label: "backlogd.control")
+    private let stopped = DispatchSemaphore(value: 0)
+    private var signalSources: [DispatchSourceSignal] = []
+
+    init(configPath: String?, flags: DaemonFlags, config: DaemonConfig) {
+        self.configPath = configPath
+        self.flags = flags
+        self.config = config
+        self.logger = Logger(label: "backlogd")
+        self.logger.logLevel = config.logLevel
+    }
+
+    func run() -> Int32 {
+        ResourceLimits.raiseOpenFiles()
+        let firstTick = DispatchSemaphore(value: 0)
+        let ticks = TickObserver(notifier: notifier, logger: logger, firstTick: firstTick)
+        let loop = CollectionLoop(
+            settings: settings(config), publish: { [store] in store.publish($0) },
+            afterTick: { ticks.observe($0) })
+        loop.start()
+        firstTick.wait()
+
+        let server = MetricsServer(store: store, limits: limits(config))
+        let bound: [String]
+        do {
+            bound = try server.listen(on: config.listen)
+        } catch {
+            logger.critical("cannot listen", metadata: ["listen": "\(config.listen.map(\.description).joined(separator: ","))", "error": "\(error)"])
+            loop.stop()
+            server.shutdown(grace: 0)
+            return 1
+        }
+        logger.info("backlogd \(BacklogdVersion.current) started", metadata: [
+            "listening": "\(bound.joined(separator: ","))", "config": "\(configPath ?? DaemonConfig.defaultPath)",
+            "settings": "\(config.summary)",
+        ])
+        if let w = notifier.watchdogInterval, config.interval > w {
+            logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
+                           metadata: ["interval": "\(DurationText.text(config.interval))"])
+        }
+        notifier.notify("READY=1\nSTATUS=serving \(bound.joined(separator: " "))")
+
+        handle(SIGHUP) { [self] in reload(loop: loop, server: server) }
+        handle(SIGTERM) { [self] in stopped.signal() }
+        handle(SIGINT) { [self] in stopped.signal() }
+        stopped.wait()
+
+        logger.info("stopping")
+        notifier.notify("STOPPING=1")
+        control.sync {
+            loop.stop()
+            server.shutdown(grace: 5)
+        }
+        logger.info("stopped")
+        return 0
+    }
+
+    private func handle(_ sig: Int32, _ action: @escaping @Sendable () -> Void) {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: control)
+        source.setEventHandler(handler: action)
+        source.resume()
+        signalSources.append(source)
+    }
+
+    /// SIGHUP: re-read the file, put the flags on top, apply. A bad file, or a new
+    /// address that cannot be bound, leaves the running config as it was.
+    private func reload(loop: CollectionLoop, server: MetricsServer) {
+        notifier.reloading()
+        defer { notifier.notify("READY=1") }
+        let new: DaemonConfig
+        do {
+            new = try flags.applied(to: try ConfigLoader.load(path: configPath))
+        } catch {
+            logger.error("config reload failed; the running config stays in force", metadata: ["error": "\(error)"])
+            return
+        }
+        do {
+            try server.listen(on: new.listen)
+        } catch {
+            logger.error("config reload failed: cannot listen; the running config stays in force",
+                         metadata: ["listen": "\(new.listen.map(\.description).joined(separator: ","))", "error": "\(error)"])
+            return
+        }
+        server.update(limits: limits(new))
+        loop.update(settings(new))
+        config = new
+        logger.logLevel = new.logLevel
+        logger.info("config reloaded", metadata: ["settings": "\(new.summary)"])
+    }
+
+    private func settings(_ c: DaemonConfig) -> CollectionLoop.Settings {
+        CollectionLoop.Settings(interval: c.interval, peakWindow: c.peakWindow, ports: c.ports)
+    }
+
+    private func limits(_ c: DaemonConfig) -> HTTPLimits {
+        HTTPLimits(maxConnections: c.http.maxConnections, idleTimeout: c.http.idleTimeout,
+                   readTimeout: c.http.readTimeout, maxHeaderBytes: c.http.maxHeaderBytes,
+                   staleAfter: max(30, c.interval * 10))
+    }
+}

@@ -1,0 +1,92 @@
+import BacklogCore
+import BacklogDaemon
+import Foundation
+import Testing
+
+/// The YAML config: every key, the defaults, and errors that name key and line.
+@Suite struct ConfigFileTests {
+    @Test func emptyFileAndCommentsGiveDefaults() throws {
+        #expect(try ConfigFile.parse("") == DaemonConfig())
+        #expect(try ConfigFile.parse("# nothing here\n") == DaemonConfig())
+    }
+
+    @Test func exampleFileIsValidAndShowsTheDefaults() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../config/config.yaml").standardized
+        let config = try ConfigLoader.load(path: url.path)
+        #expect(config == DaemonConfig(), "config/config.yaml should show the built-in defaults")
+    }
+
+    @Test func everyKey() throws {
+        let c = try ConfigFile.parse("""
+            listen: ["127.0.0.1:9999", "[::1]:9999", ":8080"]
+            interval: 500ms
+            peak_window: 1m
+            ports:
+              include: [80, "8000-8099"]
+              exclude: 8081
+            http:
+              max_connections: 300
+              idle_timeout: 2.5s
+              read_timeout: 3
+              max_header_bytes: 4096
+            log_level: debug
+            """)
+        #expect(c.listen == [ListenAddress(host: "127.0.0.1", port: 9999), ListenAddress(host: "::1", port: 9999), ListenAddress(host: "", port: 8080)])
+        #expect(c.interval == 0.5 && c.peakWindow == 60)
+        #expect(c.ports == PortFilter(include: [80...80, 8000...8099], exclude: [8081...8081]))
+        #expect(c.http.maxConnections == 300 && c.http.idleTimeout == 2.5 && c.http.readTimeout == 3 && c.http.maxHeaderBytes == 4096)
+        #expect(c.logLevel == .debug)
+        #expect(c.ports.admits(8000) && !c.ports.admits(8081) && !c.ports.admits(22) && c.ports.admits(nil))
+    }
+
+    @Test(arguments: [
+        ("interval: 1s\nlisten: [\"127.0.0.1:1\"]\nbogus: 1\n", 3, "bogus: unknown key"),
+        ("http:\n  max_conections: 5\n", 2, "http.max_conections: unknown key"),
+        ("interval: 5x\n", 1, "interval: '5x' is not a duration"),
+        ("interval: 0x10\n", 1, "interval: '0x10' is not a duration"),
+        ("interval: 2h\n", 1, "interval: 2h is out of range"),
+        ("\n\nports:\n  include: [80, 70000]\n", 4, "ports.include: '70000' is not a port"),
+        ("ports:\n  exclude: [\"90-80\"]\n", 2, "ports.exclude: '90-80' is not a port"),
+        ("listen: [\"::1:80\"]\n", 1, "listen: '::1:80' is not HOST:PORT"),
+        ("listen: []\n", 1, "listen: at least one address is needed"),
+        ("log_level: loud\n", 1, "log_level: 'loud' is not one of"),
+        ("http:\n  max_connections: -1\n", 2, "http.max_connections: '-1' is not a whole number"),
+        ("http:\n  max_header_bytes: 10\n", 2, "http.max_header_bytes: 10 is out of range"),
+        ("interval: 1s\ninterval: 2s\n", 1, "interval: duplicate key"),
+        ("http:\n  read_timeout: 1s\n  read_timeout: 1s\n", 2, "read_timeout: duplicate key"),
+        ("interval: 2s\npeak_window: 1s\n", 2, "peak_window: 1s is shorter than interval 2s"),
+        ("ports: 80\n", 1, "ports: expected a mapping"),
+        ("listen: [127.0.0.1:1\n", 2, "not valid YAML"),
+        ("- a\n- b\n", 1, "expected a mapping"),
+    ] as [(String, Int, String)])
+    func errorsNameKeyAndLine(text: String, line: Int, message: String) {
+        do {
+            let c = try ConfigFile.parse(text)
+            Issue.record("accepted: \(c)")
+        } catch {
+            #expect(error.line == line, "\(error)")
+            #expect(error.description.contains(message), "\(error)")
+        }
+    }
+
+    @Test func fileErrorsNameTheFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bd-config-\(UUID().uuidString).yaml").path
+        defer { unlink(path) }
+        try "http:\n  idle_timeout: never\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: path) }
+        do { _ = try ConfigLoader.load(path: path) } catch {
+            #expect(error.description == "\(path):2: http.idle_timeout: 'never' is not a duration (e.g. 250ms, 15s, 1m)")
+        }
+        // A named file must exist; the default one may be missing.
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: path + ".missing") }
+    }
+
+    @Test func textForms() {
+        #expect(DurationText.seconds("250ms") == 0.25 && DurationText.seconds("1.5s") == 1.5 && DurationText.seconds("2m") == 120)
+        #expect(DurationText.seconds("3") == 3 && DurationText.seconds("1.2.3s") == nil && DurationText.seconds("") == nil && DurationText.seconds("-1s") == nil)
+        #expect(ListenAddress("[::]:1")?.host == "::" && ListenAddress("0.0.0.0:65535")?.port == 65535)
+        #expect(ListenAddress("1.2.3.4:65536") == nil && ListenAddress("1.2.3.4") == nil && ListenAddress("[::1]80") == nil)
+        #expect(PortRangeText.parse("22") == 22...22 && PortRangeText.parse("1-2") == 1...2 && PortRangeText.parse("1-") == nil)
+    }
+}
