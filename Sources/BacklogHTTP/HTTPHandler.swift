@@ -33,6 +33,12 @@ final class HTTPHandler: ChannelInboundHandler {
         }
     }
 
+    /// A request NIO could not parse: its error handler has answered 400; close,
+    /// since the byte stream cannot be trusted any more.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, reply: Reply, close: Bool) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: reply.contentType)

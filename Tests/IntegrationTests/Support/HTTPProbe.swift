@@ -58,6 +58,27 @@ enum HTTPProbe {
         }
     }
 
+    /// Reads one response (head and Content-Length body) without waiting for the
+    /// connection to close; nil if it closed first. A peer that closes while we
+    /// still send makes the kernel reset the connection: that also ends the read.
+    static func readResponse(_ fd: Int32) throws -> HTTPReply? {
+        var raw: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let reply = try? parse(raw), let length = Int(reply.headers["content-length"] ?? ""), reply.body.count >= length {
+                return reply
+            }
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 {
+                raw += buf[0..<n]
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n == 0 || errno == ECONNRESET || errno == EPIPE { return try? parse(raw) }
+            throw POSIXFailure("recv")
+        }
+    }
+
     static func parse(_ raw: [UInt8]) throws -> HTTPReply {
         let sep: [UInt8] = Array("\r\n\r\n".utf8)
         guard let end = (0...(max(0, raw.count - 4))).first(where: { raw.count >= 4 && Array(raw[$0..<$0 + 4]) == sep }) else {

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bad clients against the endpoint: idle connections, a trickling client,
+/// oversized heads, more connections than the cap. Scrapes keep working and
+/// every fd comes back.
+@Suite struct HTTPRobustnessTests {
+    @Test func idleAndTricklingClientsDoNotStopScrapes() throws {
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--read-timeout", "8s"])
+            defer { daemon.stop() }
+            _ = try scrape(ns)
+            let baseline = daemon.openFiles
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            // 200 idle connections and one client sending its request head a byte a second.
+            let trickle = try ns.enter { () throws -> Int32 in
+                for _ in 0..<200 { _ = try HTTPProbe.connect("127.0.0.1", 24519, bag: bag) }
+                return try HTTPProbe.connect("127.0.0.1", 24519, bag: bag)
+            }
+            let trickler = Trickler(fd: trickle, text: "GET /metrics HTTP/1.1\r\nHost: slow\r\nX-Slow: " + String(repeating: "a", count: 100))
+            trickler.start()
+            defer { trickler.stop() }
+            try waitUntil("the daemon to hold the 201 connections") { daemon.openFiles >= baseline + 201 }
+
+            let statuses = try ns.enter { () throws -> [Int] in
+                try (0..<100).map { _ in
+                    let r = try HTTPProbe.get(24519, "/metrics")
+                    return r.text.contains("backlogd_build_info") ? r.status : -r.status
+                }
+            }
+            #expect(statuses == Array(repeating: 200, count: 100))
+
+            // The trickler is cut off by the read timeout with 408.
+            let answer = try HTTPProbe.readResponse(trickle).map { "HTTP/1.1 \($0.status) \($0.text)" } ?? "connection closed without a response"
+            #expect(answer.hasPrefix("HTTP/1.1 408 "), "\(answer)")
+            #expect(trickler.sentBytes < 30, "the daemon waited for \(trickler.sentBytes) bytes")
+
+            // Heads over the caps: 431 for headers, 400 for a request line.
+            let big = try ns.enter {
+                try HTTPProbe.request("127.0.0.1", 24519, path: "/metrics", headers: ["X-Big": String(repeating: "b", count: 20000)])
+            }
+            #expect(big.status == 431)
+            let longLine = try ns.enter { try HTTPProbe.get(24519, "/metrics?" + String(repeating: "q", count: 9000)) }
+            #expect(longLine.status == 400)
+            let garbage = try ns.enter { () throws -> String in
+                let fd = try HTTPProbe.connect("127.0.0.1", 24519)
+                defer { close(fd) }
+                try HTTPProbe.send(fd, "\u{1}\u{2} nonsense\r\n\r\n")
+                return String(decoding: try HTTPProbe.readAll(fd), as: UTF8.self)
+            }
+            #expect(garbage.hasPrefix("HTTP/1.1 400 "), "\(garbage)")
+
+            bag.closeAll()
+            try waitUntil("the daemon's fds to return to \(baseline)") { daemon.openFiles == baseline }
+            #expect(try scrape(ns).status == 200)
+        }
+    }
+
+    @Test func connectionCapAndIdleTimeout() throws {
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--max-connections", "20", "--idle-timeout", "2s"])
+            defer { daemon.stop() }
+            _ = try scrape(ns)
+            let baseline = daemon.openFiles
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let idle = try ns.enter { try (0..<20).map { _ in try HTTPProbe.connect("127.0.0.1", 24519, bag: bag) } }
+            try waitUntil("20 connections held") { daemon.openFiles == baseline + 20 }
+            // Over the cap: accepted by the kernel, closed by the daemon without a response.
+            let refused = try ns.enter { () throws -> [UInt8] in
+                let fd = try HTTPProbe.connect("127.0.0.1", 24519)
+                defer { close(fd) }
+                try? HTTPProbe.send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                return try HTTPProbe.readAll(fd)
+            }
+            #expect(refused.isEmpty)
+            // Idle connections are closed by the daemon: each reads end-of-file.
+            for fd in idle {
+                #expect(try HTTPProbe.readAll(fd).isEmpty)
+            }
+            try waitUntil("the daemon's fds to return to \(baseline)") { daemon.openFiles == baseline }
+            #expect(try scrape(ns).status == 200)
+        }
+    }
+}
+
+/// Sends `text` one byte a second from its own thread until stopped or refused.
+final class Trickler: @unchecked Sendable {
+    let fd: Int32
+    let text: [UInt8]
+    private let lock = NSLock()
+    private var stopped = false
+    private var sent = 0
+
+    init(fd: Int32, text: String) {
+        self.fd = fd
+        self.text = Array(text.utf8)
+    }
+
+    var sentBytes: Int { lock.withLock { sent } }
+
+    func start() {
+        Thread { [self] in
+            for byte in text {
+                if lock.withLock({ stopped }) { return }
+                var b = byte
+                guard send(fd, &b, 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
+                lock.withLock { sent += 1 }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }.start()
+    }
+
+    func stop() {
+        lock.withLock { stopped = true }
+    }
+}
