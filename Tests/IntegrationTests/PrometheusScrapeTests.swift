@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real Prometheus server (Debian package) scrapes the daemon in the test's
+/// namespace; its query API must return the queue length `ss` shows.
+@Suite struct PrometheusScrapeTests {
+    @Test func prometheusScrapesTheListenerQueue() throws {
+        try withNamespace { ns in
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let port = try ns.enter { () throws -> UInt16 in
+                let l = try TestSockets.listenTCP("127.0.0.1", backlog: 3, bag: bag)
+                for _ in 0..<7 { _ = try TestSockets.connectTCP("127.0.0.1", port: l.port, bag: bag) }
+                return l.port
+            }
+            let daemon = try startDaemon(in: ns)
+            defer { daemon.stop() }
+
+            let dir = temporaryPath("prometheus")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try """
+                global:
+                  scrape_interval: 1s
+                scrape_configs:
+                  - job_name: backlogd
+                    static_configs:
+                      - targets: ["127.0.0.1:24519"]
+                """.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
+            let prometheus = try BackgroundProcess([
+                "prometheus", "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/data",
+                "--web.listen-address=127.0.0.1:9090",
+            ], in: ns)
+            defer { prometheus.stop() }
+
+            func query(_ q: String) throws -> [(labels: [String: String], value: String)] {
+                let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let reply = try ns.enter { try HTTPProbe.get(9090, "/api/v1/query?query=\(encoded)") }
+                guard reply.status == 200,
+                      let json = try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any],
+                      let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
+                else { return [] }
+                return result.compactMap { r in
+                    guard let metric = r["metric"] as? [String: String], let value = r["value"] as? [Any], value.count == 2,
+                          let v = value[1] as? String else { return nil }
+                    return (metric, v)
+                }
+            }
+            var length: [(labels: [String: String], value: String)] = []
+            try waitUntil("Prometheus to have scraped backlogd", timeout: 90) {
+                if let status = prometheus.poll() { throw DaemonExited(status: status, log: prometheus.log) }
+                length = (try? query("backlogd_listen_queue_length{port=\"\(port)\"}")) ?? []
+                return !length.isEmpty
+            }
+            let ss = SSOracle.parseTCP(try ns.exec(["ss", "-ltnHe"]).stdout).first { $0.port == port }
+            #expect(ss?.recvQ == 4 && ss?.sendQ == 3)
+            #expect(length.count == 1 && length.first?.value == "4", "\(length)")
+            #expect(length.first?.labels["address"] == "127.0.0.1" && length.first?.labels["job"] == "backlogd")
+            #expect(try query("backlogd_listen_queue_max{port=\"\(port)\"}").first?.value == "3")
+            let up = try query("up{job=\"backlogd\"}")
+            #expect(up.count == 1 && up.first?.value == "1", "\(up)")
+        }
+    }
+}
