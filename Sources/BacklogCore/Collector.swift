@@ -15,13 +15,19 @@ public final class Collector {
     private var lastSuccess: [String: Double] = [:]
     /// Which TCP listeners to report; may change between collections (config reload).
     public var filter: PortFilter
+    public var thresholds: Thresholds
+    private var attribution = OverflowAttribution()
+    private var lastCookies: UInt64?
+    private var lastCookieGrowth: UInt64?
+    private var cookieFindingUntil: Double?
 
     public init(
-        netns: String = "host", filter: PortFilter = .all, netstat: NetstatSource = NetstatSource(),
-        sysctl: SysctlSource = SysctlSource()
+        netns: String = "host", filter: PortFilter = .all, thresholds: Thresholds = Thresholds(),
+        netstat: NetstatSource = NetstatSource(), sysctl: SysctlSource = SysctlSource()
     ) {
         self.netns = netns
         self.filter = filter
+        self.thresholds = thresholds
         self.socket = Result { () throws(SockDiagError) in try SockDiagSocket() }
         self.tcp = TCPListenerSource(netns: netns)
         self.unix = UnixListenerSource(netns: netns)
@@ -31,24 +37,34 @@ public final class Collector {
 
     /// Samples listeners over `window` seconds (every `interval`) so that a queue
     /// that filled and drained in between still shows in the peak, and counter
-    /// growth over the window is known. `window` 0 is a single dump.
+    /// growth over the window is known. Connections are dumped at the start and
+    /// the end of the window (so "growing" rules have two looks); `window` 0 is
+    /// a single dump of each.
     public func collect(window: Double = 0, interval: Double = 0.25) -> Snapshot {
         let start = ContinuousClock.now
         let first = window > 0 ? readNetstat().counters : nil
+        let deep = DeepCollector(netns: netns, stalledAfter: thresholds.stalledAfter)
         // The window's samples go through the same history as the daemon's ticks.
         var history = QueueHistory(window: window + 1)
         var listeners: [Listener]
         var statuses: [SourceStatus]
+        var counters: NetstatCounters?
+        var netstatStatus: SourceStatus
+        var deepResult: DeepResult?
         while true {
             (listeners, statuses) = readListeners()
             let elapsed = (ContinuousClock.now - start).seconds
             listeners = history.record(listeners, at: elapsed, maxStep: interval * 2)
+            (counters, netstatStatus) = readNetstat()
+            listeners = attribution.record(listeners, overflows: counters?.value(section: "TcpExt", field: ListenCounter.listenOverflows.rawValue))
+            if deepResult == nil && window > 0 {
+                deepResult = deep.collect(listeners: listeners, now: elapsed)
+            }
             if elapsed >= window { break }
             WallClock.sleep(seconds: min(interval, window - elapsed))
         }
-        let (counters, netstatStatus) = readNetstat()
+        deepResult = deep.collect(listeners: listeners, now: (ContinuousClock.now - start).seconds)
         let (sysctls, sysctlStatus) = readSysctls()
-        statuses += [netstatStatus, sysctlStatus]
         var deltas: [ListenCounter: UInt64]?
         if let first, let counters {
             deltas = [:]
@@ -59,27 +75,62 @@ public final class Collector {
                 }
             }
         }
-        listeners.sort(by: Self.fullestFirst)
-        return Snapshot(
-            netns: netns, timestamp: WallClock.now(), windowSeconds: window, listeners: listeners,
-            netstat: counters, counterDeltas: deltas, sysctls: sysctls, sources: statuses,
-            findings: QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"]))
+        return assemble(listeners: listeners, statuses: statuses + [netstatStatus, sysctlStatus], counters: counters,
+                        deltas: deltas, cookieGrowth: deltas?[.syncookiesSent], sysctls: sysctls, deep: deepResult,
+                        window: window, deepInterval: nil)
     }
 
     /// One tick of the daemon: a single dump of listeners, counters and sysctls,
-    /// with peak and seconds-full taken from `history` (updated in place).
-    /// `now` is monotonic seconds; `maxStep` bounds what one gap adds to seconds-full.
-    public func tick(history: inout QueueHistory, now: Double, maxStep: Double) -> Snapshot {
+    /// with peak and seconds-full taken from `history` (updated in place) and
+    /// the latest deep result merged in. `now` is monotonic seconds; `maxStep`
+    /// bounds what one gap adds to seconds-full.
+    public func tick(history: inout QueueHistory, now: Double, maxStep: Double, deep: DeepResult? = nil,
+                     deepInterval: Double? = nil) -> Snapshot {
         var (listeners, statuses) = readListeners()
         listeners = history.record(listeners, at: now, maxStep: maxStep)
         let (counters, netstatStatus) = readNetstat()
+        listeners = attribution.record(listeners, overflows: counters?.value(section: "TcpExt", field: ListenCounter.listenOverflows.rawValue))
+        let cookies = counters?.value(section: "TcpExt", field: ListenCounter.syncookiesSent.rawValue)
+        var cookieGrowth: UInt64?
+        if let cookies, let last = lastCookies, cookies > last { cookieGrowth = cookies - last }
+        // Keep the finding up for the peak window, as the queue findings are.
+        if cookieGrowth != nil { cookieFindingUntil = now + history.window }
+        if cookies != nil { lastCookies = cookies }
+        if cookieGrowth == nil, let until = cookieFindingUntil, now < until { cookieGrowth = lastCookieGrowth }
+        if let cookieGrowth { lastCookieGrowth = cookieGrowth }
         let (sysctls, sysctlStatus) = readSysctls()
-        statuses += [netstatStatus, sysctlStatus]
+        return assemble(listeners: listeners, statuses: statuses + [netstatStatus, sysctlStatus], counters: counters,
+                        deltas: nil, cookieGrowth: cookieGrowth, sysctls: sysctls, deep: deep,
+                        window: history.window, deepInterval: deepInterval)
+    }
+
+    /// Merges the deep result into the listeners, evaluates the findings, builds the snapshot.
+    private func assemble(
+        listeners: [Listener], statuses: [SourceStatus], counters: NetstatCounters?,
+        deltas: [ListenCounter: UInt64]?, cookieGrowth: UInt64?, sysctls: [String: Int64], deep: DeepResult?,
+        window: Double, deepInterval: Double?
+    ) -> Snapshot {
+        var listeners = listeners
+        var statuses = statuses
+        if let deep {
+            statuses.append(deep.status)
+            for i in listeners.indices where listeners[i].family != .unix {
+                // The group's numbers go on member 0; the others show zeros, not gaps.
+                listeners[i].connections = listeners[i].socket == 0 ? (deep.stats[listeners[i].groupKey] ?? ConnectionStats()) : ConnectionStats()
+            }
+        }
         listeners.sort(by: Self.fullestFirst)
-        return Snapshot(
-            netns: netns, timestamp: WallClock.now(), windowSeconds: history.window, listeners: listeners,
-            netstat: counters, sysctls: sysctls, sources: statuses,
-            findings: QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"]))
+        let findings = QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"], thresholds: thresholds)
+            + ConnectionFindings.evaluate(listeners: listeners, halfOpenGrowth: deep?.halfOpenGrowth ?? [:],
+                                          cookieGrowth: cookieGrowth, netns: netns, thresholds: thresholds)
+        var snapshot = Snapshot(
+            netns: netns, timestamp: WallClock.now(), windowSeconds: window, listeners: listeners,
+            netstat: counters, counterDeltas: deltas, sysctls: sysctls, sources: statuses,
+            findings: QueueFindings.sorted(findings))
+        snapshot.deepIntervalSeconds = deepInterval
+        snapshot.unattributedOverflows = attribution.unattributed
+        snapshot.trackingDropped = deep?.trackingDropped
+        return snapshot
     }
 
     /// Fullest first (by fill, then length), then by address for a stable order.

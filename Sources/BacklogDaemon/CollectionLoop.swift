@@ -1,5 +1,6 @@
 import BacklogCore
 import Dispatch
+import Synchronization
 
 /// The fast tick: on a DispatchSourceTimer, dumps listeners and reads counters and
 /// sysctls, folds them into the queue history and publishes an immutable Snapshot.
@@ -10,11 +11,18 @@ public final class CollectionLoop: @unchecked Sendable {
         public var interval: Double
         public var peakWindow: Double
         public var ports: PortFilter
+        public var thresholds: Thresholds
+        public var deepMinInterval: Double
+        public var deepCPUBudget: Double
 
-        public init(interval: Double, peakWindow: Double, ports: PortFilter) {
+        public init(interval: Double, peakWindow: Double, ports: PortFilter, thresholds: Thresholds = Thresholds(),
+                    deepMinInterval: Double = 1, deepCPUBudget: Double = 0.01) {
             self.interval = interval
             self.peakWindow = peakWindow
             self.ports = ports
+            self.thresholds = thresholds
+            self.deepMinInterval = deepMinInterval
+            self.deepCPUBudget = deepCPUBudget
         }
     }
 
@@ -26,6 +34,9 @@ public final class CollectionLoop: @unchecked Sendable {
     private let started = ContinuousClock.now
     private let publish: @Sendable (Snapshot) -> Void
     private let afterTick: @Sendable (Snapshot) -> Void
+    private var deep: DeepLoop!
+    /// The last tick's listeners (with peaks), for the deep tick to match against.
+    private let lastListeners = LockedBox<[Listener]>([])
 
     /// `publish` hands each snapshot to the HTTP side; `afterTick` runs on the timer
     /// path after it (watchdog, first-tick readiness).
@@ -34,14 +45,23 @@ public final class CollectionLoop: @unchecked Sendable {
         afterTick: @escaping @Sendable (Snapshot) -> Void = { _ in }
     ) {
         self.settings = settings
-        self.collector = Collector(filter: settings.ports)
+        self.collector = Collector(filter: settings.ports, thresholds: settings.thresholds)
         self.history = QueueHistory(window: settings.peakWindow)
         self.publish = publish
         self.afterTick = afterTick
+        let last = lastListeners
+        self.deep = DeepLoop(pacing: Self.pacing(settings), stalledAfter: settings.thresholds.stalledAfter,
+                             listeners: { last.value })
+    }
+
+    static func pacing(_ s: Settings) -> DeepLoop.Pacing {
+        DeepLoop.Pacing(minInterval: s.deepMinInterval, cpuBudget: s.deepCPUBudget)
     }
 
     public func start() {
         queue.sync { schedule() }
+        // After the first fast tick, so that there are listeners to match.
+        deep.start(after: settings.interval)
     }
 
     /// Applies new settings from the next tick on (config reload).
@@ -51,13 +71,16 @@ public final class CollectionLoop: @unchecked Sendable {
             let intervalChanged = new.interval != settings.interval
             settings = new
             collector.filter = new.ports
+            collector.thresholds = new.thresholds
             history.window = new.peakWindow
+            deep.update(pacing: Self.pacing(new), stalledAfter: new.thresholds.stalledAfter)
             if intervalChanged { schedule() }
         }
     }
 
     /// Stops the timer; a tick in progress finishes first.
     public func stop() {
+        deep.stop()
         queue.sync {
             timer?.cancel()
             timer = nil
@@ -76,8 +99,25 @@ public final class CollectionLoop: @unchecked Sendable {
 
     private func tick() {
         let now = (ContinuousClock.now - started).seconds
-        let snapshot = collector.tick(history: &history, now: now, maxStep: max(settings.interval * 4, 1))
+        let (result, interval) = deep.current
+        let snapshot = collector.tick(history: &history, now: now, maxStep: max(settings.interval * 4, 1),
+                                      deep: result, deepInterval: interval)
+        lastListeners.value = snapshot.listeners
         publish(snapshot)
         afterTick(snapshot)
+    }
+}
+
+/// A value shared between queues behind a lock.
+final class LockedBox<T: Sendable>: Sendable {
+    private let mutex: Mutex<T>
+
+    init(_ value: T) {
+        mutex = Mutex(value)
+    }
+
+    var value: T {
+        get { mutex.withLock { $0 } }
+        set { mutex.withLock { $0 = newValue } }
     }
 }

@@ -39,6 +39,8 @@ public enum MetricsRenderer {
                                     samples: tracked.map { Sample(listenerLabels($0), .double($0.fullSeconds!)) }))
         }
 
+        out += connectionFamilies(s)
+
         let ns = [("netns", s.netns)]
         if let netstat = s.netstat {
             for c in ListenCounter.allCases {
@@ -56,6 +58,66 @@ public enum MetricsRenderer {
                                     return Sample(where_ + [("kind", f.kind), ("severity", f.severity.rawValue)], .int(1))
                                 }))
         out += selfMetrics(s, version: version)
+        return out
+    }
+
+    /// Per-listener connection families: only for listeners a deep dump has covered.
+    static func connectionFamilies(_ s: Snapshot) -> [MetricFamily] {
+        let covered = s.listeners.filter { $0.connections != nil }
+        var out: [MetricFamily] = []
+        func gauge(_ name: String, _ help: String, _ value: (ConnectionStats) -> SampleValue) {
+            out.append(MetricFamily(name, .gauge, help: help, samples: covered.map { Sample(listenerLabels($0), value($0.connections!)) }))
+        }
+        let group = " A SO_REUSEPORT group's numbers are on its socket=\"0\" member."
+        out.append(MetricFamily("backlogd_listen_syn_recv", .gauge,
+            help: "SYN-RECV request sockets on the listener, by kind, from one inet_diag dump: new = retrans 0 and expires <= 1 s (first timer not fired); deferred = retrans 0 and expires > 1 s (timer fired without a SYN-ACK re-send: a TCP_DEFER_ACCEPT hold); half_open = SYN-ACK re-sent (retrans >= 1) while the listener was not full; overflowed = re-sent while the accept queue was full within the peak window (final ACK refused)." + group,
+            samples: covered.flatMap { l in SynRecvKind.allCases.map { Sample(listenerLabels(l) + [("kind", $0.rawValue)], .int(Int64(l.connections!.syn($0).count))) } }))
+        out.append(MetricFamily("backlogd_listen_syn_recv_oldest_seconds", .gauge,
+            help: "Age of the oldest request socket of each kind, estimated from its timers (fired 1 s, then doubling) in one dump; for deferred a lower bound.",
+            samples: covered.flatMap { l in SynRecvKind.allCases.map { Sample(listenerLabels(l) + [("kind", $0.rawValue)], .double(l.connections!.syn($0).oldestSeconds)) } }))
+        gauge("backlogd_listen_unaccepted_connections",
+              "Children in the accept queue not yet accept()ed (inode 0; ESTABLISHED, or CLOSE_WAIT when the client gave up)." + group,
+              { .int(Int64($0.unaccepted.count)) })
+        gauge("backlogd_listen_unaccepted_oldest_seconds",
+              "Time since the peer of the oldest unaccepted connection last sent anything (tcp_info last_data_recv/last_ack_recv).",
+              { .double($0.unaccepted.oldestSeconds) })
+        gauge("backlogd_listen_unaccepted_bytes",
+              "Request bytes the unaccepted connections received that nobody read (inet_diag idiag_rqueue; a CLOSE_WAIT child's FIN not counted).",
+              { .uint($0.unacceptedBytes) })
+        gauge("backlogd_listen_stalled_connections",
+              "Accepted ESTABLISHED connections on the listener's port whose unread bytes have not shrunk for longer than thresholds.stalled_after.",
+              { .int(Int64($0.stalled.count)) })
+        gauge("backlogd_listen_stalled_oldest_seconds",
+              "Longest such stall, seconds (from the peer's last data on first sight, then tracked by socket cookie).",
+              { .double($0.stalled.oldestSeconds) })
+        gauge("backlogd_listen_close_wait_connections",
+              "Accepted CLOSE_WAIT connections on the listener's port: the peer closed, the application did not.",
+              { .int(Int64($0.closeWait.count)) })
+        gauge("backlogd_listen_close_wait_oldest_seconds",
+              "Time since the peer of the oldest CLOSE_WAIT connection last sent anything (its FIN).",
+              { .double($0.closeWait.oldestSeconds) })
+        let attributed = s.listeners.filter { $0.overflowsEstimated != nil }
+        if !attributed.isEmpty {
+            out.append(MetricFamily("backlogd_listen_overflows_estimated_total", .counter,
+                help: "ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener, splitting each tick's growth among the listeners seen full in that tick or the one before.",
+                samples: attributed.map { Sample(listenerLabels($0), .double($0.overflowsEstimated!)) }))
+        }
+        let ns = [("netns", s.netns)]
+        if let u = s.unattributedOverflows {
+            out.append(MetricFamily("backlogd_listen_overflows_unattributed_total", .counter,
+                help: "TcpExt ListenOverflows growth seen while no listener was sampled full (not attributed to any listener).",
+                samples: [Sample(ns, .double(u))]))
+        }
+        if let d = s.deepIntervalSeconds {
+            out.append(MetricFamily("backlogd_deep_interval_seconds", .gauge,
+                help: "Current interval of the deep tick (SYN-RECV/ESTABLISHED/CLOSE_WAIT dump): max(deep_min_interval, its CPU cost / deep_cpu_budget).",
+                samples: [Sample(ns, .double(d))]))
+        }
+        if let t = s.trackingDropped {
+            out.append(MetricFamily("backlogd_tracking_dropped_total", .counter,
+                help: "Connections the stall tracker did not remember because it was at its cap.",
+                samples: [Sample(ns, .uint(t))]))
+        }
         return out
     }
 

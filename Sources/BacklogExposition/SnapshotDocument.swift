@@ -19,6 +19,44 @@ public struct SnapshotDocument: Encodable, Sendable {
         }
     }
 
+    public struct Aged: Encodable, Sendable {
+        var count: Int
+        var oldestSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case count
+            case oldestSeconds = "oldest_seconds"
+        }
+
+        init(_ a: AgedCount) {
+            count = a.count
+            oldestSeconds = a.oldestSeconds
+        }
+    }
+
+    public struct Connections: Encodable, Sendable {
+        var synRecv: [String: Aged]
+        var unaccepted: Aged
+        var unacceptedBytes: UInt64
+        var stalled: Aged
+        var closeWait: Aged
+
+        enum CodingKeys: String, CodingKey {
+            case unaccepted, stalled
+            case synRecv = "syn_recv"
+            case unacceptedBytes = "unaccepted_bytes"
+            case closeWait = "close_wait"
+        }
+
+        init(_ c: ConnectionStats) {
+            synRecv = Dictionary(uniqueKeysWithValues: SynRecvKind.allCases.map { ($0.rawValue, Aged(c.syn($0))) })
+            unaccepted = Aged(c.unaccepted)
+            unacceptedBytes = c.unacceptedBytes
+            stalled = Aged(c.stalled)
+            closeWait = Aged(c.closeWait)
+        }
+    }
+
     public struct ListenerEntry: Encodable, Sendable {
         var netns: String
         var family: String
@@ -31,10 +69,13 @@ public struct SnapshotDocument: Encodable, Sendable {
         var v6only: Bool?
         var unixType: String?
         var queue: Queue
+        var connections: Connections?
+        var overflowsEstimated: Double?
 
         enum CodingKeys: String, CodingKey {
-            case netns, family, address, port, socket, inode, cookie, uid, v6only, queue
+            case netns, family, address, port, socket, inode, cookie, uid, v6only, queue, connections
             case unixType = "unix_type"
+            case overflowsEstimated = "overflows_estimated"
         }
 
         init(_ l: Listener) {
@@ -49,6 +90,8 @@ public struct SnapshotDocument: Encodable, Sendable {
             v6only = l.v6Only
             unixType = l.unixType
             queue = Queue(length: l.queueLength, max: l.queueMax, peak: l.queuePeak, full: l.isFull, fullSeconds: l.fullSeconds)
+            connections = l.connections.map(Connections.init)
+            overflowsEstimated = l.overflowsEstimated
         }
     }
 
@@ -95,10 +138,16 @@ public struct SnapshotDocument: Encodable, Sendable {
     var sysctls: [String: Int64]
     var findings: [FindingEntry]
     var sources: [Source]
+    var deepIntervalSeconds: Double?
+    var unattributedOverflows: Double?
+    var trackingDropped: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case schema, version, netns, timestamp, listeners, counters, sysctls, findings, sources
         case windowSeconds = "window_seconds"
+        case deepIntervalSeconds = "deep_interval_seconds"
+        case unattributedOverflows = "unattributed_overflows"
+        case trackingDropped = "tracking_dropped"
     }
 
     public init(_ s: Snapshot, version: String) {
@@ -115,6 +164,9 @@ public struct SnapshotDocument: Encodable, Sendable {
         findings = s.findings.map {
             FindingEntry(kind: $0.kind, severity: $0.severity.rawValue, message: $0.message, listener: $0.listener.map(ListenerEntry.init))
         }
+        deepIntervalSeconds = s.deepIntervalSeconds
+        unattributedOverflows = s.unattributedOverflows
+        trackingDropped = s.trackingDropped
         sources = s.sources.map {
             Source(name: $0.name, up: $0.up, error: $0.error, durationSeconds: $0.durationSeconds, skipped: $0.skipped,
                    lastSuccess: $0.lastSuccess)

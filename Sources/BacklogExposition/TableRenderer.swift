@@ -19,7 +19,8 @@ public enum TableRenderer {
         }
 
         out += "\n"
-        var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", ""]]
+        // SYN-RECV: new/half_open/deferred/overflowed; UNACCEPTED: count, oldest, unread bytes.
+        var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", "SYN-RECV n/h/d/o", "UNACCEPTED", "STALLED", "CLOSE-WAIT", ""]]
         // SO_REUSEPORT members share an address: `#n` is their `socket` label.
         var groupSizes: [String: Int] = [:]
         for l in s.listeners { groupSizes[l.groupKey, default: 0] += 1 }
@@ -27,10 +28,18 @@ public enum TableRenderer {
             let member = groupSizes[l.groupKey, default: 0] > 1 ? " #\(l.socket)" : ""
             rows.append([
                 proto(l), printable(l.displayAddress) + member, String(l.queueLength), String(l.queueMax),
-                fillText(l), String(l.queuePeak), l.isFull ? "FULL" : "",
+                fillText(l), String(l.queuePeak),
+                l.connections.map { c in SynRecvKind.allCases.map { String(c.syn($0).count) }.joined(separator: "/") } ?? "",
+                l.connections.map { c in c.unaccepted.count == 0 ? "0" : "\(c.unaccepted.count) \(formatSeconds(c.unaccepted.oldestSeconds)) \(c.unacceptedBytes)B" } ?? "",
+                l.connections.map { aged($0.stalled) } ?? "",
+                l.connections.map { aged($0.closeWait) } ?? "",
+                l.isFull ? "FULL" : "",
             ])
         }
-        out += table(rows, rightAligned: [2, 3, 4, 5])
+        out += table(rows, rightAligned: [2, 3, 4, 5, 6, 7, 8, 9])
+        if let dropped = s.trackingDropped, dropped > 0 {
+            out += "(\(dropped) connections were not tracked: the stall tracker was full)\n"
+        }
 
         out += "\nLISTEN COUNTERS (TcpExt, /proc/net/netstat)\n"
         var counterRows: [[String]] = []
@@ -57,6 +66,10 @@ public enum TableRenderer {
     static func fillText(_ l: Listener) -> String {
         if l.queueMax == 0 { return l.queueLength > 0 ? "inf" : "0%" }
         return "\(Int((l.fill * 100).rounded()))%"
+    }
+
+    static func aged(_ a: AgedCount) -> String {
+        a.count == 0 ? "0" : "\(a.count) \(formatSeconds(a.oldestSeconds))"
     }
 
     static func formatSeconds(_ s: Double) -> String {

@@ -88,7 +88,7 @@ struct Backlogd: ParsableCommand {
     }
 
     private func runOnce(_ effective: DaemonConfig) throws {
-        let snapshot = Collector(filter: effective.ports).collect(window: window.seconds)
+        let snapshot = Collector(filter: effective.ports, thresholds: effective.thresholds).collect(window: window.seconds)
         let version = BacklogdVersion.current
         switch format {
         case .table: print(TableRenderer.render(snapshot, version: version), terminator: "")

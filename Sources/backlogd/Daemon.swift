@@ -111,7 +111,8 @@ final class Daemon: @unchecked Sendable {
     }
 
     private func settings(_ c: DaemonConfig) -> CollectionLoop.Settings {
-        CollectionLoop.Settings(interval: c.interval, peakWindow: c.peakWindow, ports: c.ports)
+        CollectionLoop.Settings(interval: c.interval, peakWindow: c.peakWindow, ports: c.ports, thresholds: c.thresholds,
+                                deepMinInterval: c.deepMinInterval, deepCPUBudget: c.deepCPUBudget)
     }
 
     private func limits(_ c: DaemonConfig) -> HTTPLimits {

@@ -26,6 +26,33 @@ struct DaemonFlags: ParsableArguments {
         "Leave out TCP listeners on these ports (repeatable; config: ports.exclude).", valueName: "port[-port]"))
     var excludePorts: [PortRangeArgument] = []
 
+    @Option(help: ArgumentHelp("The deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT) runs at most this often (config: deep.min_interval; default 1s).", valueName: "duration"))
+    var deepMinInterval: DurationArgument?
+
+    @Option(help: ArgumentHelp("Fraction of one core the deep tick may use on average; its interval grows to keep within it (config: deep.cpu_budget; default 0.01).", valueName: "fraction"))
+    var deepCpuBudget: Double?
+
+    @Option(help: ArgumentHelp("accept_queue_near_full from this fraction of max (config: thresholds.near_full_ratio; default 0.8).", valueName: "fraction"))
+    var nearFullRatio: Double?
+
+    @Option(help: ArgumentHelp("not_accepting once the oldest unaccepted connection waited this long (config: thresholds.not_accepting_after; default 2s).", valueName: "duration"))
+    var notAcceptingAfter: DurationArgument?
+
+    @Option(help: ArgumentHelp("A connection is stalled when its unread bytes have not shrunk for this long (config: thresholds.stalled_after; default 10s).", valueName: "duration"))
+    var stalledAfter: DurationArgument?
+
+    @Option(help: ArgumentHelp("close_wait_pileup from this many CLOSE_WAIT connections (config: thresholds.close_wait_min; default 10)…", valueName: "n"))
+    var closeWaitMin: Int?
+
+    @Option(help: ArgumentHelp("…the oldest at least this old (config: thresholds.close_wait_after; default 30s).", valueName: "duration"))
+    var closeWaitAfter: DurationArgument?
+
+    @Option(help: ArgumentHelp("half_open_growing from this many half-open handshakes (config: thresholds.half_open_min; default 10).", valueName: "n"))
+    var halfOpenMin: Int?
+
+    @Option(help: ArgumentHelp("deferred_accept_holds from this many TCP_DEFER_ACCEPT holds (config: thresholds.deferred_min; default 1).", valueName: "n"))
+    var deferredMin: Int?
+
     @Option(help: ArgumentHelp("Most HTTP connections open at once (config: http.max_connections; default 1024).", valueName: "n"))
     var maxConnections: Int?
 
@@ -48,6 +75,15 @@ struct DaemonFlags: ParsableArguments {
         if let maxConnections, !(1...1_000_000).contains(maxConnections) {
             throw ValidationError("--max-connections: \(maxConnections) is out of range 1–1000000")
         }
+        if let deepCpuBudget, !(0.0001...1).contains(deepCpuBudget) {
+            throw ValidationError("--deep-cpu-budget: \(deepCpuBudget) is out of range 0.0001–1")
+        }
+        if let nearFullRatio, !(0.01...1).contains(nearFullRatio) {
+            throw ValidationError("--near-full-ratio: \(nearFullRatio) is out of range 0.01–1")
+        }
+        for (name, v) in [("--close-wait-min", closeWaitMin), ("--half-open-min", halfOpenMin), ("--deferred-min", deferredMin)] {
+            if let v, v < 1 { throw ValidationError("\(name): \(v) must be at least 1") }
+        }
         if let maxHeaderBytes, !(256...1_048_576).contains(maxHeaderBytes) {
             throw ValidationError("--max-header-bytes: \(maxHeaderBytes) is out of range 256–1048576")
         }
@@ -61,6 +97,15 @@ struct DaemonFlags: ParsableArguments {
         if let peakWindow { c.peakWindow = peakWindow.seconds }
         if !includePorts.isEmpty { c.ports.include = includePorts.map(\.range) }
         if !excludePorts.isEmpty { c.ports.exclude = excludePorts.map(\.range) }
+        if let deepMinInterval { c.deepMinInterval = deepMinInterval.seconds }
+        if let deepCpuBudget { c.deepCPUBudget = deepCpuBudget }
+        if let nearFullRatio { c.thresholds.nearFullRatio = nearFullRatio }
+        if let notAcceptingAfter { c.thresholds.notAcceptingAfter = notAcceptingAfter.seconds }
+        if let stalledAfter { c.thresholds.stalledAfter = stalledAfter.seconds }
+        if let closeWaitMin { c.thresholds.closeWaitMin = closeWaitMin }
+        if let closeWaitAfter { c.thresholds.closeWaitAfter = closeWaitAfter.seconds }
+        if let halfOpenMin { c.thresholds.halfOpenMin = halfOpenMin }
+        if let deferredMin { c.thresholds.deferredMin = deferredMin }
         if let maxConnections { c.http.maxConnections = maxConnections }
         if let idleTimeout { c.http.idleTimeout = idleTimeout.seconds }
         if let readTimeout { c.http.readTimeout = readTimeout.seconds }

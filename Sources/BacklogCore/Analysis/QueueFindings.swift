@@ -1,7 +1,7 @@
-/// The accept-queue rules that need only listener numbers: full, and clamped by somaxconn.
-/// Connection-level rules (not accepting, SYN-RECV kinds, …) come with the analysis.
+/// The accept-queue rules that need only listener numbers: full, near full,
+/// and clamped by somaxconn. Connection rules are in ConnectionFindings.
 public enum QueueFindings {
-    public static func evaluate(listeners: [Listener], somaxconn: Int64?) -> [Finding] {
+    public static func evaluate(listeners: [Listener], somaxconn: Int64?, thresholds: Thresholds = Thresholds()) -> [Finding] {
         var findings: [Finding] = []
         for l in listeners {
             if l.isFull || l.queuePeak > l.queueMax {
@@ -10,6 +10,12 @@ public enum QueueFindings {
                     : "accept queue was full during the window (peak \(l.queuePeak)/\(l.queueMax)), now \(l.queueLength)/\(l.queueMax): connections were refused or dropped meanwhile"
                 findings.append(Finding(kind: "accept_queue_full", severity: .warning, listener: l,
                                         message: "\(l.displayAddress): \(message)"))
+            } else if l.queueMax > 0, Double(l.queueLength) >= thresholds.nearFullRatio * Double(l.queueMax) {
+                var message = "\(l.displayAddress): accept queue near full \(l.queueLength)/\(l.queueMax) — the process is falling behind"
+                if let somaxconn, Int64(l.queueMax) == somaxconn {
+                    message += "; its max is net.core.somaxconn (\(somaxconn)): raising the backlog needs the sysctl raised too"
+                }
+                findings.append(Finding(kind: "accept_queue_near_full", severity: .warning, listener: l, message: message))
             }
             // listen() clamps every socket type, UNIX included, to somaxconn.
             if let somaxconn, Int64(l.queueMax) == somaxconn {
@@ -18,6 +24,11 @@ public enum QueueFindings {
                     message: "\(l.displayAddress): backlog may be clamped by net.core.somaxconn (max \(l.queueMax) = somaxconn)"))
             }
         }
-        return findings.sorted { ($0.severity, $1.kind) > ($1.severity, $0.kind) }
+        return sorted(findings)
+    }
+
+    /// Most severe first, then by kind.
+    public static func sorted(_ findings: [Finding]) -> [Finding] {
+        findings.sorted { ($0.severity, $1.kind) > ($1.severity, $0.kind) }
     }
 }

@@ -22,6 +22,12 @@ public struct Listener: Sendable, Hashable, Codable {
     /// Seconds the queue was sampled full (length > max) since the daemon first saw
     /// this listener; nil where nothing keeps that history (`--once`).
     public var fullSeconds: Double?
+    /// Where its connections are stuck (TCP, after a deep dump); nil otherwise.
+    /// A SO_REUSEPORT group's numbers are on its member `socket` 0; the others show zeros.
+    public var connections: ConnectionStats?
+    /// Share of TcpExt ListenOverflows growth attributed to this listener (an
+    /// estimate: growth during a tick is split among the listeners seen full then).
+    public var overflowsEstimated: Double?
     /// IPV6_V6ONLY of an inet6 listener; a `::` listener without it also takes IPv4.
     public var v6Only: Bool?
     public var uid: UInt32?

@@ -14,6 +14,12 @@ public struct Snapshot: Sendable {
     public var sysctls: [String: Int64]
     public var sources: [SourceStatus]
     public var findings: [Finding]
+    /// The deep tick's current interval (seconds), paced by its CPU budget; nil without deep ticks.
+    public var deepIntervalSeconds: Double?
+    /// ListenOverflows growth seen while no listener was full (not attributed), since start.
+    public var unattributedOverflows: Double?
+    /// Connections the stall tracker could not remember (it was full), since start.
+    public var trackingDropped: UInt64?
 
     public init(
         netns: String = "host", timestamp: Double, windowSeconds: Double, listeners: [Listener],

@@ -58,6 +58,27 @@ public enum ConfigFile {
                     default: throw unknown(sub, v)
                     }
                 }
+            case "deep":
+                for (sub, v) in try pairs(try mapping(value, key: key), prefix: "deep.") {
+                    switch sub {
+                    case "deep.min_interval": config.deepMinInterval = try duration(v, key: sub, in: 0.1...3600)
+                    case "deep.cpu_budget": config.deepCPUBudget = try fraction(v, key: sub, in: 0.0001...1)
+                    default: throw unknown(sub, v)
+                    }
+                }
+            case "thresholds":
+                for (sub, v) in try pairs(try mapping(value, key: key), prefix: "thresholds.") {
+                    switch sub {
+                    case "thresholds.near_full_ratio": config.thresholds.nearFullRatio = try fraction(v, key: sub, in: 0.01...1)
+                    case "thresholds.not_accepting_after": config.thresholds.notAcceptingAfter = try duration(v, key: sub, in: 0...3600)
+                    case "thresholds.stalled_after": config.thresholds.stalledAfter = try duration(v, key: sub, in: 0...3600)
+                    case "thresholds.close_wait_min": config.thresholds.closeWaitMin = try integer(v, key: sub, in: 1...1_000_000)
+                    case "thresholds.close_wait_after": config.thresholds.closeWaitAfter = try duration(v, key: sub, in: 0...86400)
+                    case "thresholds.half_open_min": config.thresholds.halfOpenMin = try integer(v, key: sub, in: 1...1_000_000)
+                    case "thresholds.deferred_min": config.thresholds.deferredMin = try integer(v, key: sub, in: 1...1_000_000)
+                    default: throw unknown(sub, v)
+                    }
+                }
             case "log_level":
                 let s = try string(value, key: key)
                 guard let level = Logger.Level(rawValue: s) else {
@@ -117,6 +138,17 @@ public enum ConfigFile {
         }
         guard range.contains(v) else {
             throw ConfigError(key: key, line: line(node), "\(s) is out of range \(DurationText.text(range.lowerBound))–\(DurationText.text(range.upperBound))")
+        }
+        return v
+    }
+
+    static func fraction(_ node: Node, key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        let s = try string(node, key: key)
+        guard s.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(s) else {
+            throw ConfigError(key: key, line: line(node), "'\(s)' is not a number (e.g. 0.8)")
+        }
+        guard range.contains(v) else {
+            throw ConfigError(key: key, line: line(node), "\(s) is out of range \(range.lowerBound)–\(range.upperBound)")
         }
         return v
     }

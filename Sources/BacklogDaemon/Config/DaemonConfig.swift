@@ -15,6 +15,11 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Window of `backlogd_listen_queue_peak`.
     public var peakWindow: Double = 15
     public var ports: PortFilter = .all
+    /// Deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT): at most this often…
+    public var deepMinInterval: Double = 1
+    /// …and on average at most this fraction of one core.
+    public var deepCPUBudget: Double = 0.01
+    public var thresholds = Thresholds()
     public var http = HTTPSettings()
     public var logLevel: Logger.Level = .info
 
@@ -53,6 +58,15 @@ public struct DaemonConfig: Sendable, Equatable {
         if !ports.include.isEmpty { parts.append("ports.include=\(ports.include.map(PortFilter.text).joined(separator: ","))") }
         if !ports.exclude.isEmpty { parts.append("ports.exclude=\(ports.exclude.map(PortFilter.text).joined(separator: ","))") }
         parts += [
+            "deep.min_interval=\(DurationText.text(deepMinInterval))",
+            "deep.cpu_budget=\(deepCPUBudget)",
+            "thresholds.near_full_ratio=\(thresholds.nearFullRatio)",
+            "thresholds.not_accepting_after=\(DurationText.text(thresholds.notAcceptingAfter))",
+            "thresholds.stalled_after=\(DurationText.text(thresholds.stalledAfter))",
+            "thresholds.close_wait_min=\(thresholds.closeWaitMin)",
+            "thresholds.close_wait_after=\(DurationText.text(thresholds.closeWaitAfter))",
+            "thresholds.half_open_min=\(thresholds.halfOpenMin)",
+            "thresholds.deferred_min=\(thresholds.deferredMin)",
             "http.max_connections=\(http.maxConnections)",
             "http.idle_timeout=\(DurationText.text(http.idleTimeout))",
             "http.read_timeout=\(DurationText.text(http.readTimeout))",
