@@ -1,42 +1,88 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Answers one request at a time from Routes (NIO's pipelining handler orders
-/// pipelined requests). Requests with a body are refused and the connection
-/// closed, which keeps RequestHeadGuard's byte count exact.
+/// pipelined requests and reads no further while a response is pending).
+/// - A response waits while the connection is not writable, so a client that
+///   pipelines requests and never reads stops being read from: its memory stays
+///   bounded and the idle timeout ends it.
+/// - A body that has not been rendered yet is rendered on the thread pool, so a
+///   large snapshot never blocks the event loop other clients share.
+/// - Requests that announce a body are refused at once and the connection closed,
+///   which keeps RequestHeadGuard's byte count exact.
 final class HTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let routes: Routes
+    private let pool: NIOThreadPool
     private var request: HTTPRequestHead?
-    private var hasBody = false
+    private var refused = false
+    private var waitingForWritable: HTTPRequestHead?
 
-    init(routes: Routes) {
+    init(routes: Routes, pool: NIOThreadPool) {
         self.routes = routes
+        self.pool = pool
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
+            if head.headers.contains(name: "Transfer-Encoding") || (Int(head.headers.first(name: "Content-Length") ?? "0") ?? 1) != 0 {
+                refused = true
+                let reply = head.method == .GET || head.method == .HEAD
+                    ? Reply.text(.payloadTooLarge, "requests here have no body")
+                    : routes.reply(method: head.method, uri: head.uri, headers: head.headers)
+                respond(context: context, head: head, reply: reply, close: true)
+                return
+            }
             request = head
-            hasBody = false
         case .body:
-            hasBody = true
+            break
         case .end:
             guard let head = request else { return }
             request = nil
-            let reply = hasBody
-                ? Reply.text(.payloadTooLarge, "requests here have no body")
-                : routes.reply(method: head.method, uri: head.uri, headers: head.headers)
-            respond(context: context, head: head, reply: reply, close: hasBody || !head.isKeepAlive)
+            prepare(context: context, head: head)
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let head = waitingForWritable {
+            waitingForWritable = nil
+            prepare(context: context, head: head)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// A request NIO could not parse: its error handler has answered 400; close,
     /// since the byte stream cannot be trusted any more.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
+    }
+
+    private func prepare(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        guard context.channel.isWritable else {
+            waitingForWritable = head
+            return
+        }
+        let close = !head.isKeepAlive
+        if routes.isReady(uri: head.uri, headers: head.headers) {
+            respond(context: context, head: head, reply: routes.reply(method: head.method, uri: head.uri, headers: head.headers), close: close)
+            return
+        }
+        let routes = self.routes
+        let (method, uri, headers) = (head.method, head.uri, head.headers)
+        pool.runIfActive(eventLoop: context.eventLoop) {
+            routes.reply(method: method, uri: uri, headers: headers)
+        }.assumeIsolated().whenComplete { [self] result in
+            guard context.channel.isActive else { return }
+            switch result {
+            case .success(let reply): respond(context: context, head: head, reply: reply, close: close)
+            case .failure: respond(context: context, head: head, reply: .text(.serviceUnavailable, "shutting down"), close: true)
+            }
+        }
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, reply: Reply, close: Bool) {

@@ -8,6 +8,8 @@ import Synchronization
 /// the SnapshotStore. Addresses can be changed while running (config reload).
 public final class MetricsServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
+    /// Renders bodies off the event loop.
+    private let pool: NIOThreadPool
     private let store: SnapshotStore
     private let registry = ConnectionRegistry()
     private let limits: Mutex<HTTPLimits>
@@ -16,6 +18,8 @@ public final class MetricsServer: Sendable {
     /// One event loop is plenty: every response is a cached buffer.
     public init(store: SnapshotStore, limits: HTTPLimits) {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.pool = NIOThreadPool(numberOfThreads: 1)
+        self.pool.start()
         self.store = store
         self.limits = Mutex(limits)
     }
@@ -31,17 +35,37 @@ public final class MetricsServer: Sendable {
     @discardableResult
     public func listen(on wanted: [ListenAddress]) throws -> [String] {
         let current = servers.withLock { $0 }
+        var removed = current.filter { !wanted.contains($0.key) }
         var added: [ListenAddress: Channel] = [:]
+        var closedEarly: [ListenAddress] = []
         do {
             for address in wanted where current[address] == nil {
-                added[address] = try bind(address)
+                do {
+                    added[address] = try bind(address)
+                } catch let e as IOError where e.errnoCode == EADDRINUSE {
+                    // Same port, other host (`:24519` -> `127.0.0.1:24519`): the old socket must go first.
+                    let samePort = removed.filter { $0.key.port == address.port }
+                    guard !samePort.isEmpty else { throw e }
+                    for (k, ch) in samePort {
+                        try? ch.close().wait()
+                        removed[k] = nil
+                        closedEarly.append(k)
+                    }
+                    added[address] = try bind(address)
+                }
             }
         } catch {
             for ch in added.values { try? ch.close().wait() }
+            // Put back what was closed early; if that fails too, the error says so in the log.
+            let restored = closedEarly.compactMap { k in (try? bind(k)).map { (k, $0) } }
+            servers.withLock { s in
+                for k in closedEarly { s[k] = nil }
+                for (k, ch) in restored { s[k] = ch }
+            }
             throw error
         }
-        let removed = current.filter { !wanted.contains($0.key) }
         for ch in removed.values { try? ch.close().wait() }
+        servers.withLock { s in for k in closedEarly { s[k] = nil } }
         let all = servers.withLock { s in
             for k in removed.keys { s[k] = nil }
             s.merge(added) { $1 }
@@ -75,13 +99,16 @@ public final class MetricsServer: Sendable {
             scheduled.cancel()
         }
         try? group.syncShutdownGracefully()
+        try? pool.syncShutdownGracefully()
     }
 
     private func bind(_ address: ListenAddress) throws -> Channel {
         if address.host.isEmpty {
             // Every address: dual-stack `::`, or IPv4 alone where the host has no IPv6.
             do {
-                return try bootstrap().bind(host: "::", port: address.port).wait()
+                return try bootstrap()
+                    .serverChannelOption(.socket(SocketOptionLevel(IPPROTO_IPV6), SocketOptionName(IPV6_V6ONLY)), value: 0)
+                    .bind(host: "::", port: address.port).wait()
             } catch let e as IOError where e.errnoCode == EAFNOSUPPORT || e.errnoCode == EADDRNOTAVAIL {
                 return try bootstrap().bind(host: "0.0.0.0", port: address.port).wait()
             }
@@ -92,10 +119,12 @@ public final class MetricsServer: Sendable {
     private func bootstrap() -> ServerBootstrap {
         let registry = self.registry
         let store = self.store
+        let pool = self.pool
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A response waits (and reading stops) while this much is unsent.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
             .childChannelInitializer { [self] channel in
                 // Read per connection, so a reload's new limits reach new connections.
                 let limits = self.limits.withLock { $0 }
@@ -108,7 +137,7 @@ public final class MetricsServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(RequestHeadGuard(limits: limits))
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
-                    try sync.addHandler(HTTPHandler(routes: routes))
+                    try sync.addHandler(HTTPHandler(routes: routes, pool: pool))
                 }
             }
     }

@@ -38,11 +38,14 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refused else { return }
         let buffer = unwrapInboundIn(data)
+        // Bare CR/LF between requests must not keep an idle connection alive.
+        var content = inHead
         for byte in buffer.readableBytesView {
             if !inHead {
                 // Empty lines before a request are allowed (RFC 9112 §2.2).
                 if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") { continue }
                 startHead(context: context)
+                content = true
             }
             headBytes += 1
             if byte == UInt8(ascii: "\n") {
@@ -62,7 +65,7 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
                 return refuse(context: context, status: "431 Request Header Fields Too Large", reason: "request header too large")
             }
         }
-        armIdle(context: context)
+        if content { armIdle(context: context) }
         context.fireChannelRead(data)
     }
 
@@ -101,6 +104,10 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         let body = reason + "\n"
         let head = "HTTP/1.1 \(status)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: head + body))).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+        // A client that does not read would keep the write, and the connection, forever.
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) {
             context.close(promise: nil)
         }
     }

@@ -21,15 +21,29 @@ struct Routes {
     let store: SnapshotStore
     let limits: HTTPLimits
 
+    static func path(_ uri: String) -> String {
+        uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+    }
+
+    /// True when `reply` will not have to render anything (cheap enough for the event loop).
+    func isReady(uri: String, headers: HTTPHeaders) -> Bool {
+        guard let served = store.latest else { return true }
+        switch Self.path(uri) {
+        case "/metrics": return served.hasMetrics(gzip: AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]))
+        case "/snapshot": return served.hasJSON
+        default: return true
+        }
+    }
+
     func reply(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> Reply {
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        let path = Self.path(uri)
         let known = ["/", "/metrics", "/snapshot", "/healthz"]
         guard known.contains(path) else { return .text(.notFound, "not found; try /metrics") }
         guard method == .GET || method == .HEAD else {
             return .text(.methodNotAllowed, "only GET and HEAD", headers: [("Allow", "GET, HEAD")])
         }
         switch path {
-        case "/": return Reply(status: .ok, contentType: "text/html; charset=utf-8", body: ByteBuffer(string: IndexPage.html(version: store.version)))
+        case "/": return Reply(status: .ok, contentType: "text/html; charset=utf-8", body: store.indexPage)
         case "/healthz": return health()
         default: break
         }

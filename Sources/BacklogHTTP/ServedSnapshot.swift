@@ -46,6 +46,12 @@ public final class ServedSnapshot: Sendable {
         }
     }
 
+    func hasMetrics(gzip: Bool) -> Bool {
+        bodies.withLock { gzip ? $0.metricsGzip != nil : $0.metrics != nil }
+    }
+
+    var hasJSON: Bool { bodies.withLock { $0.json != nil } }
+
     public var json: ByteBuffer {
         bodies.withLock { b in
             if let j = b.json { return j }
@@ -61,9 +67,11 @@ public final class ServedSnapshot: Sendable {
 public final class SnapshotStore: Sendable {
     private let current = Mutex<ServedSnapshot?>(nil)
     public let version: String
+    let indexPage: ByteBuffer
 
     public init(version: String) {
         self.version = version
+        self.indexPage = ByteBuffer(string: IndexPage.html(version: version))
     }
 
     public func publish(_ snapshot: Snapshot) {

@@ -78,12 +78,9 @@ struct Backlogd: ParsableCommand {
         if once {
             try runOnce(effective)
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = effective.logLevel
-            return handler
-        }
-        let status = Daemon(configPath: config, flags: settings, config: effective).run()
+        let level = LogLevelControl(effective.logLevel)
+        LoggingSystem.bootstrap { ControlledLogHandler(label: $0, control: level) }
+        let status = Daemon(configPath: config, flags: settings, config: effective, logLevel: level).run()
         throw ExitCode(status)
     }
 

@@ -15,23 +15,36 @@ final class Daemon: @unchecked Sendable {
     private let configPath: String?
     private let flags: DaemonFlags
     private var config: DaemonConfig
-    private var logger: Logger
+    private let logger = Logger(label: "backlogd")
+    private let logLevel: LogLevelControl
     private let notifier = SystemdNotifier()
     private let store = SnapshotStore(version: BacklogdVersion.current)
     /// Reloads and stop run here, one at a time.
     private let control = DispatchQueue(label: "backlogd.control")
     private let stopped = DispatchSemaphore(value: 0)
     private var signalSources: [DispatchSourceSignal] = []
+    /// Set once serving; a SIGHUP before that has nothing to reload yet. Used on `control`.
+    private var running: (loop: CollectionLoop, server: MetricsServer)?
 
-    init(configPath: String?, flags: DaemonFlags, config: DaemonConfig) {
+    init(configPath: String?, flags: DaemonFlags, config: DaemonConfig, logLevel: LogLevelControl) {
         self.configPath = configPath
         self.flags = flags
         self.config = config
-        self.logger = Logger(label: "backlogd")
-        self.logger.logLevel = config.logLevel
+        self.logLevel = logLevel
     }
 
     func run() -> Int32 {
+        // First of all: a signal during start-up must not take its default action.
+        // An early SIGTERM stops right after start-up; an early SIGHUP is logged.
+        handle(SIGHUP) { [self] in
+            guard let (loop, server) = running else {
+                logger.notice("SIGHUP during start-up ignored: the config was just read")
+                return
+            }
+            reload(loop: loop, server: server)
+        }
+        handle(SIGTERM) { [self] in stopped.signal() }
+        handle(SIGINT) { [self] in stopped.signal() }
         ResourceLimits.raiseOpenFiles()
         let firstTick = DispatchSemaphore(value: 0)
         let ticks = TickObserver(notifier: notifier, logger: logger, firstTick: firstTick)
@@ -59,16 +72,14 @@ final class Daemon: @unchecked Sendable {
             logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
                            metadata: ["interval": "\(DurationText.text(config.interval))"])
         }
+        control.sync { running = (loop, server) }
         notifier.notify("READY=1\nSTATUS=serving \(bound.joined(separator: " "))")
-
-        handle(SIGHUP) { [self] in reload(loop: loop, server: server) }
-        handle(SIGTERM) { [self] in stopped.signal() }
-        handle(SIGINT) { [self] in stopped.signal() }
         stopped.wait()
 
         logger.info("stopping")
         notifier.notify("STOPPING=1")
         control.sync {
+            running = nil
             loop.stop()
             server.shutdown(grace: 5)
         }
@@ -106,8 +117,12 @@ final class Daemon: @unchecked Sendable {
         server.update(limits: limits(new))
         loop.update(settings(new))
         config = new
-        logger.logLevel = new.logLevel
+        logLevel.current = new.logLevel
         logger.info("config reloaded", metadata: ["settings": "\(new.summary)"])
+        if let w = notifier.watchdogInterval, new.interval > w {
+            logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
+                           metadata: ["interval": "\(DurationText.text(new.interval))"])
+        }
     }
 
     private func settings(_ c: DaemonConfig) -> CollectionLoop.Settings {

@@ -39,6 +39,22 @@ import Glibc
         }
     }
 
+    /// Signals during start-up take no default action: SIGHUP does not kill it.
+    @Test func signalsDuringStartup() throws {
+        try withNamespace { ns in
+            let daemon = try BackgroundProcess([backlogdPath(), "--listen", "127.0.0.1:24519"], in: ns)
+            defer { daemon.stop() }
+            for _ in 0..<20 {
+                daemon.signal(SIGHUP)
+                usleep(5_000)
+            }
+            try waitUntil("it to serve") { (try? scrape(ns, "/healthz").status) == 200 }
+            #expect(daemon.poll() == nil, "\(daemon.log)")
+            daemon.signal(SIGTERM)
+            #expect(try daemon.wait() == 0)
+        }
+    }
+
     @Test func sigtermDuringScrapesExitsZeroAndFreesThePort() throws {
         try withNamespace { ns in
             let daemon = try startDaemon(in: ns)

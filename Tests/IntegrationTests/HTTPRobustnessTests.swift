@@ -62,7 +62,7 @@ import Glibc
 
     @Test func connectionCapAndIdleTimeout() throws {
         try withNamespace { ns in
-            let daemon = try startDaemon(in: ns, ["--max-connections", "20", "--idle-timeout", "2s"])
+            let daemon = try startDaemon(in: ns, ["--max-connections", "20", "--idle-timeout", "6s"])
             defer { daemon.stop() }
             _ = try scrape(ns)
             let baseline = daemon.openFiles
@@ -84,6 +84,110 @@ import Glibc
             }
             try waitUntil("the daemon's fds to return to \(baseline)") { daemon.openFiles == baseline }
             #expect(try scrape(ns).status == 200)
+        }
+    }
+}
+
+extension HTTPRobustnessTests {
+    /// A client that pipelines requests and never reads: the daemon stops reading
+    /// from it (memory stays bounded), others are served, the idle timeout ends it.
+    @Test func pipeliningClientThatNeverReadsIsBounded() throws {
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--idle-timeout", "3s"])
+            defer { daemon.stop() }
+            _ = try scrape(ns)
+            let baseline = daemon.openFiles
+            let rssBefore = daemon.residentKiB
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let fd = try ns.enter { () throws -> Int32 in
+                let fd = try HTTPProbe.connect("127.0.0.1", 24519, bag: bag)
+                var small: Int32 = 4096
+                setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+                return fd
+            }
+            let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            var sent = 0
+            let start = Date()
+            while Date().timeIntervalSince(start) < 4 {
+                let n = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                if n > 0 { sent += n } else { Thread.sleep(forTimeInterval: 0.01) }
+                if sent % 3700 == 0 { #expect(try scrape(ns, "/healthz").status == 200) }
+            }
+            #expect(try scrape(ns).status == 200, "another client is still served")
+            let grown = daemon.residentKiB - rssBefore
+            #expect(grown < 50_000, "RSS grew by \(grown) KiB for \(sent) bytes of pipelined requests")
+            try waitUntil("the idle timeout to close the non-reading client") { daemon.openFiles == baseline }
+        }
+    }
+
+    /// Blank lines are not requests: they do not keep a connection open.
+    @Test func blankLinesDoNotKeepAConnectionAlive() throws {
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--idle-timeout", "2s"])
+            defer { daemon.stop() }
+            let closedAfter = try ns.enter { () throws -> Double in
+                let fd = try HTTPProbe.connect("127.0.0.1", 24519)
+                defer { close(fd) }
+                let start = Date()
+                while Date().timeIntervalSince(start) < 30 {
+                    guard (try? HTTPProbe.send(fd, "\r\n")) != nil else { break }
+                    var b: UInt8 = 0
+                    if recv(fd, &b, 1, Int32(MSG_DONTWAIT)) == 0 { break }
+                    Thread.sleep(forTimeInterval: 0.5)
+                }
+                return Date().timeIntervalSince(start)
+            }
+            #expect(closedAfter < 30, "a client sending only CR/LF was never closed")
+        }
+    }
+
+    /// A refused client (408 here) that never reads its answer is still closed.
+    @Test func refusedClientThatDoesNotReadIsClosed() throws {
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--read-timeout", "1s", "--idle-timeout", "60s"])
+            defer { daemon.stop() }
+            _ = try scrape(ns)
+            let baseline = daemon.openFiles
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            try ns.enter {
+                let fd = try HTTPProbe.connect("127.0.0.1", 24519, bag: bag)
+                var small: Int32 = 4096
+                setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+                // Fill both directions, then leave a request head unfinished.
+                let request = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+                let start = Date()
+                while Date().timeIntervalSince(start) < 3 {
+                    let n = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                    if n < 0 { break }
+                }
+                _ = "GET /metr".withCString { send(fd, $0, 9, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+            }
+            try waitUntil("the refused connection to be closed") { daemon.openFiles == baseline }
+        }
+    }
+
+    @Test func bodiesAndHTTP10() throws {
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns)
+            defer { daemon.stop() }
+            func exchange(_ text: String) throws -> String {
+                try ns.enter {
+                    let fd = try HTTPProbe.connect("127.0.0.1", 24519)
+                    defer { close(fd) }
+                    try HTTPProbe.send(fd, text)
+                    return String(decoding: try HTTPProbe.readAll(fd), as: UTF8.self)
+                }
+            }
+            // HTTP/1.0 without keep-alive: answered as 1.0 and closed (readAll returns).
+            let old = try exchange("GET /healthz HTTP/1.0\r\n\r\n")
+            #expect(old.hasPrefix("HTTP/1.0 200 OK") && old.hasSuffix("ok\n"), "\(old)")
+            // A body is refused at once, without waiting for it.
+            let post = try exchange("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
+            #expect(post.hasPrefix("HTTP/1.1 405 "), "\(post)")
+            let get = try exchange("GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            #expect(get.hasPrefix("HTTP/1.1 413 "), "\(get)")
         }
     }
 }

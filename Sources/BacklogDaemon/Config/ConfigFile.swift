@@ -24,7 +24,7 @@ public enum ConfigFile {
             return config
         }
         let top = try mapping(root, key: "(top level)")
-        for (key, value) in try pairs(top, prefix: "") {
+        for (key, value, keyLine) in try pairs(top, prefix: "") {
             switch key {
             case "listen":
                 let items = value.sequence.map(Array.init) ?? [value]
@@ -40,34 +40,34 @@ public enum ConfigFile {
             case "peak_window":
                 config.peakWindow = try duration(value, key: key, in: 0.01...3600)
             case "ports":
-                for (sub, v) in try pairs(try mapping(value, key: key), prefix: "ports.") {
+                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "ports.") {
                     let ranges = try portRanges(v, key: sub)
                     switch sub {
                     case "ports.include": config.ports.include = ranges
                     case "ports.exclude": config.ports.exclude = ranges
-                    default: throw unknown(sub, v)
+                    default: throw unknown(sub, line: subLine)
                     }
                 }
             case "http":
-                for (sub, v) in try pairs(try mapping(value, key: key), prefix: "http.") {
+                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "http.") {
                     switch sub {
                     case "http.max_connections": config.http.maxConnections = try integer(v, key: sub, in: 1...1_000_000)
                     case "http.idle_timeout": config.http.idleTimeout = try duration(v, key: sub, in: 0.1...3600)
                     case "http.read_timeout": config.http.readTimeout = try duration(v, key: sub, in: 0.1...3600)
                     case "http.max_header_bytes": config.http.maxHeaderBytes = try integer(v, key: sub, in: 256...1_048_576)
-                    default: throw unknown(sub, v)
+                    default: throw unknown(sub, line: subLine)
                     }
                 }
             case "deep":
-                for (sub, v) in try pairs(try mapping(value, key: key), prefix: "deep.") {
+                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "deep.") {
                     switch sub {
                     case "deep.min_interval": config.deepMinInterval = try duration(v, key: sub, in: 0.1...3600)
                     case "deep.cpu_budget": config.deepCPUBudget = try fraction(v, key: sub, in: 0.0001...1)
-                    default: throw unknown(sub, v)
+                    default: throw unknown(sub, line: subLine)
                     }
                 }
             case "thresholds":
-                for (sub, v) in try pairs(try mapping(value, key: key), prefix: "thresholds.") {
+                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "thresholds.") {
                     switch sub {
                     case "thresholds.near_full_ratio": config.thresholds.nearFullRatio = try fraction(v, key: sub, in: 0.01...1)
                     case "thresholds.not_accepting_after": config.thresholds.notAcceptingAfter = try duration(v, key: sub, in: 0...3600)
@@ -76,7 +76,7 @@ public enum ConfigFile {
                     case "thresholds.close_wait_after": config.thresholds.closeWaitAfter = try duration(v, key: sub, in: 0...86400)
                     case "thresholds.half_open_min": config.thresholds.halfOpenMin = try integer(v, key: sub, in: 1...1_000_000)
                     case "thresholds.deferred_min": config.thresholds.deferredMin = try integer(v, key: sub, in: 1...1_000_000)
-                    default: throw unknown(sub, v)
+                    default: throw unknown(sub, line: subLine)
                     }
                 }
             case "log_level":
@@ -86,7 +86,7 @@ public enum ConfigFile {
                 }
                 config.logLevel = level
             default:
-                throw unknown(key, value)
+                throw unknown(key, line: keyLine)
             }
         }
         do {
@@ -100,23 +100,22 @@ public enum ConfigFile {
     }
 
     /// Keys of a mapping with their values, rejecting non-string and duplicate keys.
-    static func pairs(_ m: Node.Mapping, prefix: String) throws(ConfigError) -> [(String, Node)] {
+    static func pairs(_ m: Node.Mapping, prefix: String) throws(ConfigError) -> [(String, Node, Int?)] {
         var seen = Set<String>()
-        var out: [(String, Node)] = []
+        var out: [(String, Node, Int?)] = []
         for (k, v) in m {
             guard let name = k.scalar?.string else {
                 throw ConfigError(key: nil, line: line(k), "keys must be plain names")
             }
             let key = prefix + name
             guard seen.insert(key).inserted else { throw ConfigError(key: key, line: line(k), "duplicate key") }
-            out.append((key, v))
+            out.append((key, v, line(k)))
         }
         return out
     }
 
-    static func unknown(_ key: String, _ node: Node) -> ConfigError {
-        // The value's line is the key's line for block mappings (the usual style).
-        ConfigError(key: key, line: line(node), "unknown key")
+    static func unknown(_ key: String, line: Int?) -> ConfigError {
+        ConfigError(key: key, line: line, "unknown key")
     }
 
     static func line(_ node: Node) -> Int? { node.mark?.line }

@@ -39,7 +39,19 @@ public struct DaemonConfig: Sendable, Equatable {
     public init() {}
 
     /// Checks values that are fine alone but not together.
+    /// Checks ranges (for values from flags; the file parser checks them as it reads)
+    /// and values that are fine alone but not together.
     public func validate() throws(ConfigError) {
+        func range(_ key: String, _ v: Double, _ r: ClosedRange<Double>) throws(ConfigError) {
+            guard r.contains(v) else {
+                throw ConfigError(key: key, line: nil, "\(DurationText.text(v)) is out of range \(DurationText.text(r.lowerBound))–\(DurationText.text(r.upperBound))")
+            }
+        }
+        try range("interval", interval, 0.01...60)
+        try range("peak_window", peakWindow, 0.01...3600)
+        try range("deep.min_interval", deepMinInterval, 0.1...3600)
+        try range("http.idle_timeout", http.idleTimeout, 0.1...3600)
+        try range("http.read_timeout", http.readTimeout, 0.1...3600)
         if listen.isEmpty { throw ConfigError(key: "listen", line: nil, "at least one address is needed") }
         if peakWindow < interval {
             throw ConfigError(key: "peak_window", line: nil,
