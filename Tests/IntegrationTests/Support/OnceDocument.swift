@@ -9,6 +9,19 @@ struct OnceDocument: Decodable {
         var full: Bool
     }
 
+    struct Aged: Decodable {
+        var count: Int
+        var oldest_seconds: Double
+    }
+
+    struct Connections: Decodable {
+        var syn_recv: [String: Aged]
+        var unaccepted: Aged
+        var unaccepted_bytes: UInt64
+        var stalled: Aged
+        var close_wait: Aged
+    }
+
     struct Listener: Decodable {
         var netns: String
         var family: String
@@ -17,6 +30,8 @@ struct OnceDocument: Decodable {
         var socket: Int
         var inode: UInt32
         var queue: Queue
+        var connections: Connections?
+        var overflows_estimated: Double?
     }
 
     struct Counter: Decodable {
@@ -28,6 +43,7 @@ struct OnceDocument: Decodable {
         var kind: String
         var severity: String
         var message: String
+        var listener: Listener?
     }
 
     var schema: Int
@@ -36,6 +52,14 @@ struct OnceDocument: Decodable {
     var counters: [Counter]
     var sysctls: [String: Int64]
     var findings: [Finding]
+
+    func listener(port: UInt16) -> Listener? {
+        listeners.first { $0.port == port && $0.socket == 0 }
+    }
+
+    func findings(_ kind: String, port: UInt16? = nil) -> [Finding] {
+        findings.filter { $0.kind == kind && (port == nil || $0.listener?.port == port) }
+    }
 
     static func decode(_ text: String) throws -> OnceDocument {
         try JSONDecoder().decode(OnceDocument.self, from: Data(text.utf8))
