@@ -94,6 +94,29 @@ import Glibc
         }
     }
 
+    /// IPv4 clients of a dual-stack `::` listener arrive as ::ffff:127.0.0.1 and
+    /// are counted on it; the daemon exports the deep tick's paced interval.
+    @Test func dualStackListenerGetsItsIPv4Clients() throws {
+        try withNamespace { ns in
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let port = try ns.enter { () throws -> UInt16 in
+                let l = try TestSockets.listenTCP("::", backlog: 8, v6only: false, bag: bag)
+                Clients.send(Clients.request, on: try Clients.connect(3, port: l.port, bag: bag))
+                return l.port
+            }
+            let daemon = try startDaemon(in: ns, Self.fastDaemon)
+            defer { daemon.stop() }
+            try waitUntil("3 unaccepted IPv4 clients on the :: listener") {
+                let doc = try snapshot(ns)
+                let l = doc.listener(port: port)
+                return l?.family == "inet6" && l?.address == "::" && l?.connections?.unaccepted.count == 3
+            }
+            let interval = MetricsText.value(try scrape(ns).text, "backlogd_deep_interval_seconds", ["netns": "host"])
+            #expect(interval.map { $0 >= 0.2 } == true, "\(String(describing: interval))")
+        }
+    }
+
     /// TCP_DEFER_ACCEPT: silent clients are held as request sockets with the
     /// handshake done; they are `deferred`, not half-open, until they send.
     @Test func deferredAcceptHolds() throws {
