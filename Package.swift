@@ -62,6 +62,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The benchmark (README "Performance"): backlogd against the kernel's floor and node_exporter.
+        .executableTarget(
+            name: "backlogd-bench",
+            dependencies: [
+                "BacklogCore", "CSockDiag",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The floor: the same sock_diag dumps over libmnl, only counting messages.
+        .executableTarget(
+            name: "backlogd-floor",
+            dependencies: ["CSockDiag", "CMnl"],
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
+        ),
         .testTarget(
             name: "BacklogCoreTests",
             dependencies: ["BacklogCore", "CSockDiag"],
@@ -73,7 +87,7 @@ let package = Package(
         // Real sockets, real namespaces, `ss` and `promtool` as oracles; runs the built executable.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["BacklogCore", "CSockDiag", "BacklogDaemon", "backlogd"]
+            dependencies: ["BacklogCore", "CSockDiag", "BacklogDaemon", "backlogd", "backlogd-bench", "backlogd-floor"]
         ),
     ],
     swiftLanguageModes: [.v6]

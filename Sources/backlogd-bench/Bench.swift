@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backlogd-bench",
+        abstract: "Measures backlogd against the kernel's floor and node_exporter, in a namespace of its own.",
+        subcommands: [Run.self, Hold.self],
+        defaultSubcommand: Run.self)
+}
+
+struct Hold: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "(internal) hold connections in the benchmark namespace")
+    @Option var port: UInt16
+    @Option var count: Int
+    @Flag var stuck = false
+
+    func run() throws {
+        Holder.run(port: port, count: count, stuck: stuck)
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the benchmark (root: it creates a network namespace).",
+        discussion: """
+            Fills a namespace with --connections established loopback connections (twice as many
+            sockets) and stuck listeners, then measures in the same run: backlogd-floor (libmnl, the
+            same dumps, only counting) against backlogd's fast and deep ticks; `backlogd --once`;
+            /metrics latency with 4 concurrent scrapers against prometheus-node-exporter (tcpstat,
+            netstat); peak RSS of both; the daemon's CPU over --cpu-seconds. A second, small
+            namespace (--small-connections) checks that scrape latency is flat in the socket count.
+            The last line is a machine-readable summary (BENCH_SUMMARY {json}).
+            """)
+
+    @Option(help: "Established connections in the big namespace (2 sockets each).")
+    var connections = 100_000
+    @Option(help: "Connections in the small namespace (scrape flatness).")
+    var smallConnections = 1_000
+    @Option(help: "Connections per holder process (fd limit).")
+    var perHolder = 9_000
+    @Option(help: "Ticks timed per kind.")
+    var ticks = 20
+    @Option(help: "Scrapes per scraper (4 scrapers).")
+    var scrapes = 100
+    @Option(help: "Seconds over which the daemon's CPU is measured.")
+    var cpuSeconds = 60.0
+    @Option(help: "node_exporter binary (Debian: prometheus-node-exporter).")
+    var nodeExporter = "prometheus-node-exporter"
+
+    func run() throws {
+        guard getuid() == 0 else { throw BenchError("run as root: the benchmark creates network namespaces") }
+        Workload.sweep()
+        var r = Report()
+        r.machine = Machine.describe()
+
+        let small = try Workload(connections: smallConnections, perHolder: perHolder, tag: "small")
+        defer { small.close() }
+        r.smallSockets = small.tcpSockets
+        (_, r.smallScrapeP99, _) = try scrapeDaemon(small)
+        small.close()
+
+        let w = try Workload(connections: connections, perHolder: perHolder, tag: "big")
+        defer { w.close() }
+        r.sockets = w.tcpSockets
+        let t = try Measure.ticks(w, repeat: ticks)
+        r.fastTick = t.fast
+        r.deepTick = t.deep
+        r.fastFloor = try Measure.floor(w, kind: "fast", repeat: ticks + 1)
+        r.deepFloor = try Measure.floor(w, kind: "deep", repeat: max(4, ticks / 4) + 1, ports: t.ports)
+        r.once = try Measure.once(w, repeat: 3)
+        let daemon: Spawned
+        (r.scrapeP50, r.scrapeP99, daemon) = try scrapeDaemon(w)
+        r.daemonRSS = Measure.peakRSS(daemon.pid)
+        let ne = try w.start([nodeExporter, "--collector.disable-defaults", "--collector.tcpstat", "--collector.netstat",
+                              "--web.listen-address=127.0.0.1:9100"])
+        try waitServing(w, port: 9100, process: ne)
+        let neLat = try Scraper.latencies(namespace: w.namespace, port: 9100, scrapers: 4, each: max(5, scrapes / 10))
+        r.nodeP50 = percentile(neLat, 0.5)
+        r.nodeP99 = percentile(neLat, 0.99)
+        r.nodeRSS = Measure.peakRSS(ne.pid)
+        ne.stop()
+        // CPU at default settings, nothing scraping.
+        let c0 = Measure.cpuSeconds(daemon.pid)
+        Thread.sleep(forTimeInterval: cpuSeconds)
+        r.cpuFraction = (Measure.cpuSeconds(daemon.pid) - c0) / cpuSeconds
+        r.deepInterval = deepInterval(w)
+        print(r.text)
+    }
+
+    /// Starts the daemon (default settings) in the workload's namespace and times 4 × scrapes.
+    func scrapeDaemon(_ w: Workload) throws -> (p50: Double, p99: Double, daemon: Spawned) {
+        let d = try w.start([sibling("backlogd"), "--listen", "127.0.0.1:24519"])
+        try waitServing(w, port: 24519, process: d)
+        let lat = try Scraper.latencies(namespace: w.namespace, port: 24519, scrapers: 4, each: scrapes)
+        return (percentile(lat, 0.5), percentile(lat, 0.99), d)
+    }
+
+    func waitServing(_ w: Workload, port: UInt16, process: Spawned) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            if process.exited { throw BenchError("exited: \(process.text)") }
+            let ok = (try? Measure.inNamespace(w.namespace) { Scraper.get(port: port) }) ?? nil
+            if let ok, ok > 0 { return }
+            if Date() > deadline { throw BenchError("nothing serves port \(port): \(process.text)") }
+            usleep(100_000)
+        }
+    }
+
+    func deepInterval(_ w: Workload) -> Double {
+        let text = (try? Measure.inNamespace(w.namespace) { Scraper.body(port: 24519) }) ?? nil
+        for line in (text ?? "").split(separator: "\n") where line.hasPrefix("backlogd_deep_interval_seconds{") {
+            return Double(line.split(separator: " ").last ?? "") ?? .nan
+        }
+        return .nan
+    }
+}

@@ -1,0 +1,105 @@
+import BacklogCore
+import CSockDiag
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The figures of one run, measured in the same namespace.
+enum Measure {
+    /// The floor: backlogd-floor's median seconds per dump set.
+    static func floor(_ w: Workload, kind: String, repeat count: Int, ports: [UInt16] = []) throws -> Double {
+        let out = try w.exec([sibling("backlogd-floor"), kind, "\(count)"] + ports.map(String.init))
+        let times = out.split(separator: "\n").compactMap { Double($0.split(separator: " ").first ?? "") }
+        guard times.count == count else { throw BenchError("backlogd-floor: \(out)") }
+        return percentile(Array(times.dropFirst()), 0.5)
+    }
+
+    /// backlogd's fast and deep ticks in this process, on a thread inside the
+    /// namespace: median wall seconds per tick, and the listening ports.
+    static func ticks(_ w: Workload, repeat count: Int) throws -> (fast: Double, deep: Double, ports: [UInt16]) {
+        try inNamespace(w.namespace) {
+            let collector = Collector(netns: "bench")
+            let deep = DeepCollector(netns: "bench")
+            var history = QueueHistory(window: 15)
+            var fast: [Double] = []
+            var deepTimes: [Double] = []
+            var listeners: [Listener] = []
+            for i in 0...count {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let s = collector.tick(history: &history, now: Double(i), maxStep: 1)
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                if i > 0 { fast.append(Double(t1 - t0) / 1e9) }
+                listeners = s.listeners
+            }
+            for i in 0...max(3, count / 4) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let r = deep.collect(listeners: listeners, now: Double(i))
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                guard r.status.up else { throw BenchError("deep tick failed: \(r.status.error ?? "")") }
+                if i > 0 { deepTimes.append(Double(t1 - t0) / 1e9) }
+            }
+            let ports = Array(Set(listeners.compactMap(\.port))).sorted()
+            return (percentile(fast, 0.5), percentile(deepTimes, 0.5), ports)
+        }
+    }
+
+    /// `backlogd --once --window 0` as a whole process: median wall seconds.
+    static func once(_ w: Workload, repeat count: Int) throws -> Double {
+        var times: [Double] = []
+        for _ in 0..<count {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let p = try w.start([sibling("backlogd"), "--once", "--window", "0", "--format", "prometheus"])
+            var status: Int32 = 0
+            waitpid(p.pid, &status, 0)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return percentile(times, 0.5)
+    }
+
+    /// user + system CPU seconds of a process so far.
+    static func cpuSeconds(_ pid: pid_t) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return .nan }
+        let f = stat[stat.index(after: close)...].split(separator: " ")
+        let ticks = (Double(f[11]) ?? .nan) + (Double(f[12]) ?? .nan)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Peak resident memory (VmHWM) in MB.
+    static func peakRSS(_ pid: pid_t) -> Double {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? .nan) / 1024
+    }
+
+    /// The process `ip netns exec` became (it execs, so the PID is the same).
+    static func inNamespace<T>(_ namespace: String, _ body: @escaping () throws -> T) throws -> T {
+        let result = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        let box = UnsafeBox(body)
+        Thread {
+            let fd = open("/run/netns/\(namespace)", O_RDONLY | O_CLOEXEC)
+            if fd < 0 || bd_enter_netns(fd) != 0 {
+                result.value = .failure(BenchError("setns \(namespace)"))
+            } else {
+                result.value = Result { try box.value() }
+            }
+            if fd >= 0 { close(fd) }
+            done.signal()
+        }.start()
+        done.wait()
+        return try result.value!.get()
+    }
+}
+
+/// Carries a result back from that thread (the caller waits on a semaphore).
+final class ResultBox<T>: @unchecked Sendable {
+    var value: Result<T, Error>?
+}
+
+/// Hands a closure to the one thread that runs it (the caller waits).
+final class UnsafeBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The figures of a run, the ratios against the references measured in the
+/// same run, the targets of the budget, and one machine-readable line.
+struct Report {
+    var machine = ""
+    var sockets = 0
+    var smallSockets = 0
+    var fastTick = Double.nan, fastFloor = Double.nan
+    var deepTick = Double.nan, deepFloor = Double.nan
+    var once = Double.nan
+    var scrapeP50 = Double.nan, scrapeP99 = Double.nan, smallScrapeP99 = Double.nan
+    var nodeP50 = Double.nan, nodeP99 = Double.nan
+    var daemonRSS = Double.nan, nodeRSS = Double.nan
+    var cpuFraction = Double.nan
+    var deepInterval = Double.nan
+
+    var fastRatio: Double { fastTick / fastFloor }
+    var deepRatio: Double { deepTick / deepFloor }
+    var scrapeVsNode: Double { scrapeP99 / nodeP99 }
+    var flatness: Double { scrapeP99 / smallScrapeP99 }
+
+    func ms(_ s: Double) -> String { String(format: "%.3f ms", s * 1000) }
+    func verdict(_ ok: Bool) -> String { ok ? "met" : "NOT MET" }
+
+    var text: String {
+        var out = "backlogd benchmark — \(machine)\n"
+        out += "sockets: \(sockets) TCP in the big namespace, \(smallSockets) in the small one\n\n"
+        out += "fast tick   \(ms(fastTick))   floor \(ms(fastFloor))   ratio \(String(format: "%.2f", fastRatio))   (target ≤ 1.2: \(verdict(fastRatio <= 1.2)))\n"
+        out += "deep tick   \(ms(deepTick))   floor \(ms(deepFloor))   ratio \(String(format: "%.2f", deepRatio))   (target ≤ 1.2: \(verdict(deepRatio <= 1.2)))\n"
+        out += "--once      \(ms(once)) per process (window 0)\n"
+        out += "scrape p50  \(ms(scrapeP50))   node_exporter \(ms(nodeP50))\n"
+        out += "scrape p99  \(ms(scrapeP99))   node_exporter \(ms(nodeP99))   ratio \(String(format: "%.4f", scrapeVsNode))   (target ≤ 0.01: \(verdict(scrapeVsNode <= 0.01)))\n"
+        out += "scrape p99 at \(sockets) vs \(smallSockets) sockets: \(ms(scrapeP99)) vs \(ms(smallScrapeP99))   ratio \(String(format: "%.2f", flatness))   (target ≤ 1.5: \(verdict(flatness <= 1.5)))\n"
+        out += "peak RSS    backlogd \(String(format: "%.1f", daemonRSS)) MB   node_exporter \(String(format: "%.1f", nodeRSS)) MB   (target ≤ 30 MB: \(verdict(daemonRSS <= 30)))\n"
+        out += "daemon CPU  \(String(format: "%.2f", cpuFraction * 100)) % of one core at default settings, deep interval \(String(format: "%.2f", deepInterval)) s   (target ≤ 2 %: \(verdict(cpuFraction <= 0.02)))\n"
+        let fields: [(String, Double)] = [
+            ("sockets", Double(sockets)), ("fast_tick_s", fastTick), ("fast_floor_s", fastFloor), ("fast_ratio", fastRatio),
+            ("deep_tick_s", deepTick), ("deep_floor_s", deepFloor), ("deep_ratio", deepRatio), ("once_s", once),
+            ("scrape_p50_s", scrapeP50), ("scrape_p99_s", scrapeP99), ("node_p50_s", nodeP50), ("node_p99_s", nodeP99),
+            ("scrape_vs_node_p99", scrapeVsNode), ("small_sockets", Double(smallSockets)), ("small_scrape_p99_s", smallScrapeP99),
+            ("scrape_flatness", flatness), ("rss_mb", daemonRSS), ("node_rss_mb", nodeRSS), ("cpu_fraction", cpuFraction),
+            ("deep_interval_s", deepInterval),
+        ]
+        let json = fields.map { "\"\($0.0)\":\($0.1.isFinite ? String(format: "%.6g", $0.1) : "null")" }.joined(separator: ",")
+        out += "BENCH_SUMMARY {\(json)}"
+        return out
+    }
+}
+
+enum Machine {
+    static func describe() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return "\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) × \(model), Linux \(release)"
+    }
+}

@@ -1,0 +1,106 @@
+import CSockDiag
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Concurrent scrapers, each on its own thread inside the namespace, timing
+/// every GET of /metrics from connect to the last byte.
+enum Scraper {
+    static func latencies(namespace: String, port: UInt16, scrapers: Int, each: Int) throws -> [Double] {
+        let shared = Collected()
+        let group = DispatchGroup()
+        for _ in 0..<scrapers {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                let fd = open("/run/netns/\(namespace)", O_RDONLY | O_CLOEXEC)
+                guard fd >= 0, bd_enter_netns(fd) == 0 else {
+                    shared.fail("setns \(namespace)")
+                    return
+                }
+                close(fd)
+                var mine: [Double] = []
+                for _ in 0..<each {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    guard let bytes = get(port: port), bytes > 0 else {
+                        shared.fail("scrape of port \(port) failed")
+                        return
+                    }
+                    mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                }
+                shared.add(mine)
+            }.start()
+        }
+        group.wait()
+        if let failure = shared.failure { throw BenchError(failure) }
+        return shared.values
+    }
+
+    /// The plain /metrics text.
+    static func body(port: UInt16) -> String? {
+        let fd = BenchSockets.blockingConnect(port: port)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        guard req.withCString({ send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }) > 0 else { return nil }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// One GET /metrics with `Connection: close`, as Prometheus asks (gzip); returns bytes read.
+    static func get(port: UInt16) -> Int? {
+        let fd = BenchSockets.blockingConnect(port: port)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        guard req.withCString({ send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }) > 0 else { return nil }
+        var total = 0
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return n == 0 ? total : nil }
+            total += n
+        }
+    }
+}
+
+extension BenchSockets {
+    static func blockingConnect(port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var tv = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sa = address(port)
+        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if rc != 0 {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+}
+
+/// Medians and percentiles of seconds.
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let s = values.sorted()
+    return s[min(s.count - 1, Int((p * Double(s.count - 1)).rounded()))]
+}
+
+/// What the scraper threads hand back.
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var all: [Double] = []
+    private var error: String?
+
+    func add(_ v: [Double]) { lock.withLock { all += v } }
+    func fail(_ e: String) { lock.withLock { error = e } }
+    var values: [Double] { lock.withLock { all } }
+    var failure: String? { lock.withLock { error } }
+}
