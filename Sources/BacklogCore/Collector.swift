@@ -20,6 +20,8 @@ public final class Collector {
     private var lastCookies: UInt64?
     private var lastCookieGrowth: UInt64?
     private var cookieFindingUntil: Double?
+    private var cachedSysctls: ([String: Int64], SourceStatus)?
+    private var sysctlsReadAt = 0.0
 
     public init(
         netns: String = "host", filter: PortFilter = .all, thresholds: Thresholds = Thresholds(),
@@ -43,7 +45,7 @@ public final class Collector {
     public func collect(window: Double = 0, interval: Double = 0.25) -> Snapshot {
         let start = ContinuousClock.now
         let first = window > 0 ? readNetstat().counters : nil
-        let deep = DeepCollector(netns: netns, stalledAfter: thresholds.stalledAfter)
+        let deep = DeepCollector(netns: netns, thresholds: thresholds, window: window + 1)
         // The window's samples go through the same history as the daemon's ticks.
         var history = QueueHistory(window: window + 1)
         var listeners: [Listener]
@@ -76,7 +78,7 @@ public final class Collector {
             }
         }
         return assemble(listeners: listeners, statuses: statuses + [netstatStatus, sysctlStatus], counters: counters,
-                        deltas: deltas, cookieGrowth: deltas?[.syncookiesSent], sysctls: sysctls, deep: deepResult,
+                        deltas: deltas, cookieGrowth: deltas?[.reqQFullDoCookies], sysctls: sysctls, deep: deepResult,
                         window: window, deepInterval: nil)
     }
 
@@ -90,7 +92,8 @@ public final class Collector {
         listeners = history.record(listeners, at: now, maxStep: maxStep)
         let (counters, netstatStatus) = readNetstat()
         listeners = attribution.record(listeners, overflows: counters?.value(section: "TcpExt", field: ListenCounter.listenOverflows.rawValue))
-        let cookies = counters?.value(section: "TcpExt", field: ListenCounter.syncookiesSent.rawValue)
+        // TCPReqQFullDoCookies, not SyncookiesSent: with tcp_syncookies=2 every SYN gets a cookie.
+        let cookies = counters?.value(section: "TcpExt", field: ListenCounter.reqQFullDoCookies.rawValue)
         var cookieGrowth: UInt64?
         if let cookies, let last = lastCookies, cookies > last { cookieGrowth = cookies - last }
         // Keep the finding up for the peak window, as the queue findings are.
@@ -98,7 +101,12 @@ public final class Collector {
         if cookies != nil { lastCookies = cookies }
         if cookieGrowth == nil, let until = cookieFindingUntil, now < until { cookieGrowth = lastCookieGrowth }
         if let cookieGrowth { lastCookieGrowth = cookieGrowth }
-        let (sysctls, sysctlStatus) = readSysctls()
+        // Sysctls change by hand, rarely: re-read every 10 s (or after a failure), not every tick.
+        if cachedSysctls == nil || now - sysctlsReadAt >= 10 || !(cachedSysctls?.1.up ?? false) {
+            cachedSysctls = readSysctls()
+            sysctlsReadAt = now
+        }
+        let (sysctls, sysctlStatus) = cachedSysctls!
         return assemble(listeners: listeners, statuses: statuses + [netstatStatus, sysctlStatus], counters: counters,
                         deltas: nil, cookieGrowth: cookieGrowth, sysctls: sysctls, deep: deep,
                         window: history.window, deepInterval: deepInterval)
@@ -122,6 +130,7 @@ public final class Collector {
         listeners.sort(by: Self.fullestFirst)
         let findings = QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"], thresholds: thresholds)
             + ConnectionFindings.evaluate(listeners: listeners, halfOpenGrowth: deep?.halfOpenGrowth ?? [:],
+                                          acceptProgress: deep?.acceptProgress ?? [:],
                                           cookieGrowth: cookieGrowth, netns: netns, thresholds: thresholds)
         var snapshot = Snapshot(
             netns: netns, timestamp: WallClock.now(), windowSeconds: window, listeners: listeners,

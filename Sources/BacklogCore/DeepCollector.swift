@@ -8,8 +8,13 @@ import CSockDiag
 /// What one deep dump found, per listener group (Listener.groupKey).
 public struct DeepResult: Sendable {
     public var stats: [String: ConnectionStats] = [:]
-    /// Half-open request sockets now minus at the previous deep dump, per group.
+    /// Groups whose half-open request sockets grew (now minus the fewest seen over
+    /// the window), held for the window after they last grew; the growth.
     public var halfOpenGrowth: [String: Int] = [:]
+    /// Per group: did any connection that waited in the accept queue at the
+    /// previous look leave it (accepted, or gone)? Missing when there was no
+    /// previous look with waiting connections.
+    public var acceptProgress: [String: Bool] = [:]
     public var status: SourceStatus
     /// CPU time (user + system, this thread) the dump took: the kernel's work
     /// filling the dump runs in our recv() calls, so it is included.
@@ -24,16 +29,24 @@ public struct DeepResult: Sendable {
 /// stall tracker. Owns its netlink socket; use it from one thread at a time.
 public final class DeepCollector {
     public let netns: String
-    public var stalledAfter: Double
+    public var thresholds: Thresholds
+    /// How long "growing" looks back and a half-open alarm is held (the peak window).
+    public var window: Double
     private let socket: Result<SockDiagSocket, SockDiagError>
     private var stall = StallTracker()
-    private var previousHalfOpen: [String: Int] = [:]
+    private var requests = RequestTracker()
+    private var halfOpenSeen: [String: [(time: Double, count: Int)]] = [:]
+    private var halfOpenAlarm: [String: (until: Double, growth: Int)] = [:]
+    private var previousUnaccepted: [String: Set<UInt64>] = [:]
+    private var lastGood: DeepResult?
+    private var lastCount = 0
     private var errorsTotal: UInt64 = 0
     private var lastSuccess: Double?
 
-    public init(netns: String = "host", stalledAfter: Double = Thresholds().stalledAfter) {
+    public init(netns: String = "host", thresholds: Thresholds = Thresholds(), window: Double = 15) {
         self.netns = netns
-        self.stalledAfter = stalledAfter
+        self.thresholds = thresholds
+        self.window = window
         self.socket = Result { () throws(SockDiagError) in try SockDiagSocket() }
     }
 
@@ -51,15 +64,18 @@ public final class DeepCollector {
             if let g = groupOf[l.groupKey], l.isFull || l.queuePeak > l.queueMax { full[g] = true }
         }
         var stats = [ConnectionStats](repeating: ConnectionStats(), count: matcher.groups.count)
+        var unaccepted = [Set<UInt64>](repeating: [], count: matcher.groups.count)
         var error: String?
         var skipped: UInt64 = 0
         let ports = matcher.ports
+        var records = 0
         if !ports.isEmpty {
             stall.begin()
+            requests.begin()
             do {
                 let sock = try socket.get()
                 let before = sock.malformedMessages
-                var seen = Set<UInt64>()
+                var seen = Set<UInt64>(minimumCapacity: lastCount)
                 // Past the bytecode's port limit, ask for every port and match in Swift.
                 let filter = ports.count <= Int(BD_MAX_FILTER_PORTS) ? ports : []
                 for family in [AF_INET, AF_INET6] {
@@ -68,56 +84,96 @@ public final class DeepCollector {
                         for rec in batch {
                             // A dump is not a snapshot: a socket can be seen twice.
                             guard seen.insert(rec.cookie).inserted else { continue }
-                            fold(rec, matcher: matcher, full: full, into: &stats, now: now)
+                            fold(rec, matcher: matcher, full: full, into: &stats, unaccepted: &unaccepted, now: now)
                         }
                     }
                 }
+                records = seen.count
                 skipped = sock.malformedMessages - before
                 if skipped > 0 { error = "\(skipped) malformed netlink messages skipped; connections may be missing" }
             } catch let e {
                 error = "\(e)"
             }
-            stall.finish()
+            // A dump cut short must not make the trackers forget what it did not reach.
+            if error == nil {
+                stall.finish()
+                requests.finish()
+            }
         }
-        var result = DeepResult(status: SourceStatus(name: "connections", up: true, durationSeconds: 0),
-                                cpuSeconds: 0, trackingDropped: stall.dropped)
-        var halfOpen: [String: Int] = [:]
-        for (i, g) in matcher.groups.enumerated() {
-            result.stats[g] = stats[i]
-            let h = stats[i].syn(.halfOpen).count
-            halfOpen[g] = h
-            result.halfOpenGrowth[g] = h - (previousHalfOpen[g] ?? 0)
-        }
-        if error == nil { previousHalfOpen = halfOpen }
         if error != nil { errorsTotal += 1 } else { lastSuccess = WallClock.now() }
-        result.status = SourceStatus(
+        let status = SourceStatus(
             name: "connections", up: error == nil, error: error,
             durationSeconds: (ContinuousClock.now - started).seconds, skipped: skipped,
             errorsTotal: errorsTotal, lastSuccess: lastSuccess)
+        if error != nil {
+            // Keep the last complete numbers rather than publish a partial dump.
+            var kept = lastGood ?? DeepResult(status: status, cpuSeconds: 0, trackingDropped: 0)
+            kept.status = status
+            kept.cpuSeconds = Self.threadCPU() - cpuStart
+            return kept
+        }
+        lastCount = records
+        var result = DeepResult(status: status, cpuSeconds: 0, trackingDropped: stall.dropped + requests.dropped)
+        var nextUnaccepted: [String: Set<UInt64>] = [:]
+        for (i, g) in matcher.groups.enumerated() {
+            result.stats[g] = stats[i]
+            // Accept progress: a connection waiting at the previous look has left the queue.
+            if let before = previousUnaccepted[g], !before.isEmpty {
+                result.acceptProgress[g] = !before.isSubset(of: unaccepted[i])
+            }
+            if !unaccepted[i].isEmpty { nextUnaccepted[g] = unaccepted[i] }
+            // Half-open growth against the fewest seen over the window; the alarm is held for the window.
+            let h = stats[i].syn(.halfOpen).count
+            var history = (halfOpenSeen[g] ?? []).filter { now - $0.time <= window }
+            if let least = history.map(\.count).min(), h - least > 0, h >= thresholds.halfOpenMin {
+                halfOpenAlarm[g] = (now + window, h - least)
+            }
+            history.append((now, h))
+            halfOpenSeen[g] = history
+            if let alarm = halfOpenAlarm[g] {
+                if now <= alarm.until && h >= thresholds.halfOpenMin {
+                    result.halfOpenGrowth[g] = alarm.growth
+                } else {
+                    halfOpenAlarm[g] = nil
+                }
+            }
+        }
+        previousUnaccepted = nextUnaccepted
+        let live = Set(matcher.groups)
+        halfOpenSeen = halfOpenSeen.filter { live.contains($0.key) }
+        halfOpenAlarm = halfOpenAlarm.filter { live.contains($0.key) }
         result.cpuSeconds = Self.threadCPU() - cpuStart
+        lastGood = result
         return result
     }
 
-    private func fold(_ rec: bd_tcp_record, matcher: ListenerMatcher, full: [Bool], into stats: inout [ConnectionStats], now: Double) {
-        let g: Int? = withUnsafeBytes(of: rec.local_addr) { matcher.match(family: Int32(rec.family), address: $0, port: rec.local_port) }
+    private func fold(_ rec: bd_tcp_record, matcher: ListenerMatcher, full: [Bool], into stats: inout [ConnectionStats],
+                      unaccepted: inout [Set<UInt64>], now: Double) {
+        let g: Int? = withUnsafeBytes(of: rec.local_addr) {
+            matcher.match(family: Int32(rec.family), address: $0, port: rec.local_port, interface: rec.bound_ifindex)
+        }
         guard let g else { return }
         // Full sockets: the time since the peer last sent anything (tcp_info, same dump).
         let quiet = rec.has_info != 0 ? Double(min(rec.tcpi_last_data_recv, rec.tcpi_last_ack_recv)) / 1000 : 0
         switch rec.state {
         case UInt8(BD_TCP_SYN_RECV):
-            let kind = SynRecvClassifier.kind(retrans: rec.retrans, expiresMs: rec.expires_ms, listenerFull: full[g])
-            stats[g].synRecv[kind, default: AgedCount()].add(ageSeconds: SynRecvClassifier.ageSeconds(retrans: rec.retrans, expiresMs: rec.expires_ms))
+            let (kind, age) = requests.observe(cookie: rec.cookie, retrans: rec.retrans, expiresMs: rec.expires_ms,
+                                               listenerFull: full[g], now: now)
+            stats[g].synRecv[kind, default: AgedCount()].add(ageSeconds: age)
         case _ where rec.inode == 0:
             // Still in the accept queue. A CLOSE_WAIT child's rqueue counts the client's FIN as a byte.
             stats[g].unaccepted.add(ageSeconds: quiet)
+            unaccepted[g].insert(rec.cookie)
             let fin: UInt32 = rec.state == UInt8(BD_TCP_CLOSE_WAIT) ? 1 : 0
             stats[g].unacceptedBytes += UInt64(rec.rqueue > fin ? rec.rqueue - fin : 0)
         case UInt8(BD_TCP_CLOSE_WAIT):
             stats[g].closeWait.add(ageSeconds: quiet)
         default:
             guard rec.rqueue > 0 else { return }
-            let age = stall.observe(cookie: rec.cookie, rqueue: rec.rqueue, lastDataRecvMs: rec.has_info != 0 ? rec.tcpi_last_data_recv : 0, now: now)
-            if age >= stalledAfter { stats[g].stalled.add(ageSeconds: age) }
+            let age = stall.observe(cookie: rec.cookie, rqueue: rec.rqueue,
+                                    bytesReceived: rec.has_bytes_received != 0 ? rec.tcpi_bytes_received : nil,
+                                    lastDataRecvMs: rec.has_info != 0 ? rec.tcpi_last_data_recv : 0, now: now)
+            if age >= thresholds.stalledAfter { stats[g].stalled.add(ageSeconds: age) }
         }
     }
 

@@ -50,7 +50,7 @@ public final class CollectionLoop: @unchecked Sendable {
         self.publish = publish
         self.afterTick = afterTick
         let last = lastListeners
-        self.deep = DeepLoop(pacing: Self.pacing(settings), stalledAfter: settings.thresholds.stalledAfter,
+        self.deep = DeepLoop(pacing: Self.pacing(settings), thresholds: settings.thresholds, window: settings.peakWindow,
                              listeners: { last.value })
     }
 
@@ -73,7 +73,7 @@ public final class CollectionLoop: @unchecked Sendable {
             collector.filter = new.ports
             collector.thresholds = new.thresholds
             history.window = new.peakWindow
-            deep.update(pacing: Self.pacing(new), stalledAfter: new.thresholds.stalledAfter)
+            deep.update(pacing: Self.pacing(new), thresholds: new.thresholds, window: new.peakWindow)
             if intervalChanged { schedule() }
         }
     }

@@ -24,9 +24,9 @@ final class DeepLoop: @unchecked Sendable {
     // Read by the fast tick.
     private let latest = Mutex<(result: DeepResult?, interval: Double?)>((nil, nil))
 
-    init(pacing: Pacing, stalledAfter: Double, listeners: @escaping @Sendable () -> [Listener]) {
+    init(pacing: Pacing, thresholds: Thresholds, window: Double, listeners: @escaping @Sendable () -> [Listener]) {
         self.pacing = pacing
-        self.collector = DeepCollector(stalledAfter: stalledAfter)
+        self.collector = DeepCollector(thresholds: thresholds, window: window)
         self.listeners = listeners
     }
 
@@ -39,10 +39,11 @@ final class DeepLoop: @unchecked Sendable {
         }
     }
 
-    func update(pacing new: Pacing, stalledAfter: Double) {
+    func update(pacing new: Pacing, thresholds: Thresholds, window: Double) {
         queue.async { [self] in
             pacing = new
-            collector.stalledAfter = stalledAfter
+            collector.thresholds = thresholds
+            collector.window = window
         }
     }
 

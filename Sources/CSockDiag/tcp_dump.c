@@ -61,6 +61,12 @@ static int tcp_attr(const struct nlattr *attr, void *data)
         rec->tcpi_last_data_sent = info.tcpi_last_data_sent;
         rec->tcpi_last_data_recv = info.tcpi_last_data_recv;
         rec->tcpi_last_ack_recv = info.tcpi_last_ack_recv;
+        /* Bytes received in order (Linux 4.1+): with rqueue it tells whether the
+         * application has read anything since an earlier dump. */
+        if (plen >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(uint64_t)) {
+            rec->has_bytes_received = 1;
+            rec->tcpi_bytes_received = info.tcpi_bytes_received;
+        }
         break;
     }
     case INET_DIAG_SKV6ONLY:

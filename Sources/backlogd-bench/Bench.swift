@@ -71,6 +71,7 @@ struct Run: ParsableCommand {
         r.fastTick = t.fast
         r.deepTick = t.deep
         r.fastFloor = try Measure.floor(w, kind: "fast", repeat: ticks + 1)
+        r.fastParts = try Measure.fastParts(w, repeat: ticks)
         r.deepFloor = try Measure.floor(w, kind: "deep", repeat: max(4, ticks / 4) + 1, ports: t.ports)
         r.once = try Measure.once(w, repeat: 3)
         let daemon: Spawned

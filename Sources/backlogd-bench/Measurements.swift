@@ -17,6 +17,25 @@ enum Measure {
 
     /// backlogd's fast and deep ticks in this process, on a thread inside the
     /// namespace: median wall seconds per tick, and the listening ports.
+    /// Median seconds of each part of the fast tick: listener dumps, netstat, sysctls.
+    static func fastParts(_ w: Workload, repeat count: Int) throws -> (listeners: Double, netstat: Double, sysctls: Double) {
+        try inNamespace(w.namespace) {
+            let c = Collector(netns: "bench")
+            var l: [Double] = [], n: [Double] = [], s: [Double] = []
+            func time(_ body: () -> Void) -> Double {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            }
+            for _ in 0...count {
+                l.append(time { _ = c.readListeners() })
+                n.append(time { _ = c.readNetstat() })
+                s.append(time { _ = c.readSysctls() })
+            }
+            return (percentile(l, 0.5), percentile(n, 0.5), percentile(s, 0.5))
+        }
+    }
+
     static func ticks(_ w: Workload, repeat count: Int) throws -> (fast: Double, deep: Double, ports: [UInt16]) {
         try inNamespace(w.namespace) {
             let collector = Collector(netns: "bench")

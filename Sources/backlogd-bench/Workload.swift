@@ -20,7 +20,8 @@ final class Workload {
         try command(["ip", "netns", "add", namespace])
         do {
             try command(["ip", "-n", namespace, "link", "set", "lo", "up"])
-            try command(["ip", "netns", "exec", namespace, "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000"])
+            // Listeners at 20000+, clients from 30000 up: an ephemeral port never takes a listener's.
+            try command(["ip", "netns", "exec", namespace, "sysctl", "-qw", "net.ipv4.ip_local_port_range=30000 65000"])
             var remaining = connections
             var port: UInt16 = 20000
             var first = true

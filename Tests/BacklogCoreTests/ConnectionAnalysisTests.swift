@@ -45,6 +45,53 @@ import Testing
         #expect(m.ports == [80, 81, 82])
     }
 
+    @Test func stallTrackerUsesBytesTheApplicationRead() {
+        var t = StallTracker()
+        t.begin()
+        #expect(t.observe(cookie: 1, rqueue: 100, bytesReceived: 1000, lastDataRecvMs: 2000, now: 10) == 2)
+        t.finish()
+        t.begin()
+        // The peer sent 500 more and the application read 500: unread stays 100, but it is reading.
+        #expect(t.observe(cookie: 1, rqueue: 100, bytesReceived: 1500, lastDataRecvMs: 0, now: 15) == 0)
+        t.finish()
+        t.begin()
+        // Nothing read since: the clock runs although more arrived.
+        #expect(t.observe(cookie: 1, rqueue: 300, bytesReceived: 1700, lastDataRecvMs: 0, now: 18) == 3)
+        t.finish()
+    }
+
+    @Test func requestTrackerKeepsDeferredAndOverflowed() {
+        var t = RequestTracker()
+        t.begin()
+        #expect(t.observe(cookie: 1, retrans: 0, expiresMs: 1500, listenerFull: false, now: 0).0 == .deferred)
+        #expect(t.observe(cookie: 2, retrans: 1, expiresMs: 1500, listenerFull: true, now: 0).0 == .overflowed)
+        #expect(t.observe(cookie: 3, retrans: 0, expiresMs: 800, listenerFull: false, now: 0).0 == .new)
+        t.finish()
+        t.begin()
+        // Late in its period a deferred hold's expires is ≤ 1 s: one dump would say new.
+        let late = t.observe(cookie: 1, retrans: 0, expiresMs: 300, listenerFull: false, now: 3)
+        #expect(late.0 == .deferred && late.1 >= 3)
+        // The queue drained: still overflowed, not half-open.
+        #expect(t.observe(cookie: 2, retrans: 2, expiresMs: 3000, listenerFull: false, now: 3).0 == .overflowed)
+        // Seen before, still no re-send, now older than 1 s: deferred.
+        #expect(t.observe(cookie: 3, retrans: 0, expiresMs: 100, listenerFull: false, now: 3).0 == .deferred)
+        t.finish()
+    }
+
+    @Test func boundDeviceListenersTakeTheirDevicesSockets() {
+        var lo = Listener(family: .inet, address: "0.0.0.0%lo", port: 80, inode: 1, queueLength: 0, queueMax: 8)
+        lo.boundInterface = 1
+        var br = Listener(family: .inet, address: "0.0.0.0%br0", port: 80, inode: 2, queueLength: 0, queueMax: 8)
+        br.boundInterface = 7
+        let m = ListenerMatcher([br, lo])
+        var addr = [UInt8](repeating: 0, count: 16)
+        addr[0] = 127
+        addr[3] = 1
+        let hit = addr.withUnsafeBytes { m.match(family: AF_INET, address: $0, port: 80, interface: 1) }
+        #expect(hit.map { m.groups[$0] } == lo.groupKey)
+        #expect(addr.withUnsafeBytes { m.match(family: AF_INET, address: $0, port: 80, interface: 0) } == nil)
+    }
+
     @Test func stallTrackerKeepsTheClockUntilTheQueueShrinks() {
         var t = StallTracker(cap: 2)
         t.begin()

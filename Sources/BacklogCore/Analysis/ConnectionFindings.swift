@@ -1,16 +1,27 @@
 /// Rules over a listener's queue and connections: each finding names the
 /// listener, gives the numbers, and the likely cause in one sentence.
 public enum ConnectionFindings {
+    /// `acceptProgress`: per group, whether a connection that waited at the previous
+    /// look has left the accept queue since; not_accepting needs two looks without.
     public static func evaluate(
-        listeners: [Listener], halfOpenGrowth: [String: Int], cookieGrowth: UInt64?,
-        netns: String, thresholds t: Thresholds
+        listeners: [Listener], halfOpenGrowth: [String: Int], acceptProgress: [String: Bool] = [:],
+        cookieGrowth: UInt64?, netns: String, thresholds t: Thresholds
     ) -> [Finding] {
         var out: [Finding] = []
-        for l in listeners {
-            guard let c = l.connections, l.socket == 0 else { continue }
-            let name = l.displayAddress
+        // A SO_REUSEPORT group's numbers are on member 0; its findings name the
+        // member with the longest queue (the one most likely stuck).
+        var representative: [String: Listener] = [:]
+        for l in listeners where l.family != .unix {
+            if let r = representative[l.groupKey], r.queueLength >= l.queueLength { continue }
+            representative[l.groupKey] = l
+        }
+        for member0 in listeners {
+            guard let c = member0.connections, member0.socket == 0 else { continue }
+            var l = representative[member0.groupKey] ?? member0
+            l.connections = c
+            let name = l.displayAddress + (l.socket > 0 ? " #\(l.socket)" : "")
             let u = c.unaccepted
-            if u.count > 0 && u.oldestSeconds >= t.notAcceptingAfter {
+            if u.count > 0 && u.oldestSeconds >= t.notAcceptingAfter && acceptProgress[l.groupKey] == false {
                 var evidence = "\(u.count) connection\(u.count == 1 ? "" : "s") waiting for accept(), the oldest for \(seconds(u.oldestSeconds)), \(c.unacceptedBytes) request bytes unread; queue \(l.queueLength)/\(l.queueMax)"
                 if let full = l.fullSeconds, full > 0 { evidence += " (full for \(seconds(full)) in all)" }
                 if let o = l.overflowsEstimated, o >= 1 { evidence += "; ~\(Int(o)) overflows" }
@@ -25,7 +36,7 @@ public enum ConnectionFindings {
             let h = c.syn(.halfOpen)
             if h.count >= t.halfOpenMin, (halfOpenGrowth[l.groupKey] ?? 0) > 0 {
                 out.append(Finding(kind: "half_open_growing", severity: .warning, listener: l,
-                                   message: "\(name): \(h.count) half-open handshakes (SYN-ACK re-sent, no ACK), up \(halfOpenGrowth[l.groupKey]!) since the last look, the oldest \(seconds(h.oldestSeconds)) — a SYN flood, lost ACKs or an asymmetric route"))
+                                   message: "\(name): \(h.count) half-open handshakes (SYN-ACK re-sent, no ACK), up \(halfOpenGrowth[l.groupKey]!) within the window, the oldest \(seconds(h.oldestSeconds)) — a SYN flood, lost ACKs or an asymmetric route"))
             }
             if c.stalled.count > 0 {
                 out.append(Finding(kind: "not_reading", severity: .warning, listener: l,
@@ -39,7 +50,7 @@ public enum ConnectionFindings {
         }
         if let cookieGrowth, cookieGrowth > 0 {
             out.append(Finding(kind: "syn_cookies", severity: .warning, listener: nil,
-                               message: "netns \(netns): \(cookieGrowth) SYN cookies sent since the last look — a SYN queue overflowed (SYN flood or a listener too slow to finish handshakes)"))
+                               message: "netns \(netns): \(cookieGrowth) SYNs answered with cookies because a SYN queue was full (TcpExt TCPReqQFullDoCookies) — a SYN flood, or handshakes a listener cannot finish fast enough"))
         }
         return out
     }

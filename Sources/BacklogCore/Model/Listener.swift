@@ -33,6 +33,8 @@ public struct Listener: Sendable, Hashable, Codable {
     public var uid: UInt32?
     /// `stream` or `seqpacket` for UNIX sockets.
     public var unixType: String?
+    /// SO_BINDTODEVICE interface index of a TCP listener (0: none).
+    public var boundInterface: UInt32 = 0
 
     public init(
         netns: String = "host", family: AddressFamily, address: String, port: UInt16?,

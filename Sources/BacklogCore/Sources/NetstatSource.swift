@@ -1,6 +1,8 @@
 /// Reads and parses /proc/net/netstat (the collecting thread's namespace via thread-self).
 public struct NetstatSource: Sendable {
     public var path: String
+    /// Header layouts of earlier reads (the names do not change while the kernel runs).
+    private let cache = NetstatLayoutCache()
 
     /// `/proc/thread-self/net` follows the calling thread's network namespace,
     /// where `/proc/net` follows the main thread's (KERNEL-NOTES.md).
@@ -9,9 +11,9 @@ public struct NetstatSource: Sendable {
     }
 
     public func read() throws -> NetstatCounters {
-        let text = try ProcFile.readString(path)
+        let bytes = try ProcFile.read(path)
         do {
-            return try NetstatParser.parse(text)
+            return try NetstatParser.parse(bytes: bytes, cache: cache)
         } catch {
             throw SourceError("\(path): \(error)")
         }

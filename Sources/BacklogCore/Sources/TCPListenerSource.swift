@@ -35,7 +35,7 @@ public struct TCPListenerSource {
         if rec.bound_ifindex != 0 {
             address += "%" + AddressText.interfaceName(rec.bound_ifindex)
         }
-        return Listener(
+        var l = Listener(
             netns: netns,
             family: family == AF_INET6 ? .inet6 : .inet,
             address: address,
@@ -47,5 +47,7 @@ public struct TCPListenerSource {
             v6Only: family == AF_INET6 && rec.v6only >= 0 ? rec.v6only == 1 : nil,
             uid: rec.uid
         )
+        l.boundInterface = rec.bound_ifindex
+        return l
     }
 }

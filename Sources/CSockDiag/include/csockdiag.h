@@ -66,6 +66,8 @@ struct bd_tcp_record {
     uint32_t tcpi_last_data_sent;  /* ms since */
     uint32_t tcpi_last_data_recv;  /* ms since */
     uint32_t tcpi_last_ack_recv;   /* ms since */
+    uint8_t has_bytes_received;    /* 1 when tcp_info reached tcpi_bytes_received */
+    uint64_t tcpi_bytes_received;  /* bytes received in order (acked by us) */
 };
 
 /* One unix_diag message for a listening socket, flattened. */
