@@ -21,6 +21,8 @@ public final class Collector {
     private var lastCookieGrowth: UInt64?
     private var cookieFindingUntil: Double?
     private var cachedSysctls: ([String: Int64], SourceStatus)?
+    private var cachedNetstat: (NetstatCounters?, SourceStatus)?
+    private var netstatReadAt = 0.0
     private var sysctlsReadAt = 0.0
 
     public init(
@@ -90,17 +92,30 @@ public final class Collector {
                      deepInterval: Double? = nil) -> Snapshot {
         var (listeners, statuses) = readListeners()
         listeners = history.record(listeners, at: now, maxStep: maxStep)
-        let (counters, netstatStatus) = readNetstat()
-        listeners = attribution.record(listeners, overflows: counters?.value(section: "TcpExt", field: ListenCounter.listenOverflows.rawValue))
-        // TCPReqQFullDoCookies, not SyncookiesSent: with tcp_syncookies=2 every SYN gets a cookie.
-        let cookies = counters?.value(section: "TcpExt", field: ListenCounter.reqQFullDoCookies.rawValue)
+        // The counters once a second, not every tick: overflow growth between two
+        // reads goes to the listeners seen full at any tick in between.
+        var fresh = false
+        if cachedNetstat == nil || now - netstatReadAt >= 1 || !(cachedNetstat?.1.up ?? false) {
+            cachedNetstat = readNetstat()
+            netstatReadAt = now
+            fresh = true
+        }
+        let (counters, netstatStatus) = cachedNetstat!
+        listeners = attribution.record(listeners, overflows: fresh ? counters?.value(section: "TcpExt", field: ListenCounter.listenOverflows.rawValue) : nil)
         var cookieGrowth: UInt64?
-        if let cookies, let last = lastCookies, cookies > last { cookieGrowth = cookies - last }
+        if fresh {
+            // TCPReqQFullDoCookies, not SyncookiesSent: with tcp_syncookies=2 every SYN gets a cookie.
+            let cookies = counters?.value(section: "TcpExt", field: ListenCounter.reqQFullDoCookies.rawValue)
+            if let cookies, let last = lastCookies, cookies > last { cookieGrowth = cookies - last }
+            if cookies != nil { lastCookies = cookies }
+        }
         // Keep the finding up for the peak window, as the queue findings are.
-        if cookieGrowth != nil { cookieFindingUntil = now + history.window }
-        if cookies != nil { lastCookies = cookies }
-        if cookieGrowth == nil, let until = cookieFindingUntil, now < until { cookieGrowth = lastCookieGrowth }
-        if let cookieGrowth { lastCookieGrowth = cookieGrowth }
+        if let g = cookieGrowth {
+            cookieFindingUntil = now + history.window
+            lastCookieGrowth = g
+        } else if let until = cookieFindingUntil, now < until {
+            cookieGrowth = lastCookieGrowth
+        }
         // Sysctls change by hand, rarely: re-read every 10 s (or after a failure), not every tick.
         if cachedSysctls == nil || now - sysctlsReadAt >= 10 || !(cachedSysctls?.1.up ?? false) {
             cachedSysctls = readSysctls()

@@ -67,10 +67,10 @@ struct Run: ParsableCommand {
         let w = try Workload(connections: connections, perHolder: perHolder, tag: "big")
         defer { w.close() }
         r.sockets = w.tcpSockets
-        let t = try Measure.ticks(w, repeat: ticks)
+        let t = try Measure.ticks(w, repeat: ticks * 4)
         r.fastTick = t.fast
         r.deepTick = t.deep
-        r.fastFloor = try Measure.floor(w, kind: "fast", repeat: ticks + 1)
+        r.fastFloor = try Measure.floor(w, kind: "fast", repeat: ticks * 4 + 1)
         r.fastParts = try Measure.fastParts(w, repeat: ticks)
         r.deepFloor = try Measure.floor(w, kind: "deep", repeat: max(4, ticks / 4) + 1, ports: t.ports)
         r.once = try Measure.once(w, repeat: 3)

@@ -104,3 +104,7 @@ final class Collected: @unchecked Sendable {
     var values: [Double] { lock.withLock { all } }
     var failure: String? { lock.withLock { error } }
 }
+
+func mean(_ values: [Double]) -> Double {
+    values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+}
