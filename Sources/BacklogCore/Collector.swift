@@ -24,6 +24,8 @@ public final class Collector {
     private var cachedNetstat: (NetstatCounters?, SourceStatus)?
     private var netstatReadAt = 0.0
     private var sysctlsReadAt = 0.0
+    private var ownerFailures: [Unattributed: UInt64]?
+    private var ownerScanSkipped: UInt64?
 
     public init(
         netns: String = "host", filter: PortFilter = .all, thresholds: Thresholds = Thresholds(),
@@ -68,6 +70,10 @@ public final class Collector {
             WallClock.sleep(seconds: min(interval, window - elapsed))
         }
         deepResult = deep.collect(listeners: listeners, now: (ContinuousClock.now - start).seconds)
+        let owners = OwnerIndex()
+        listeners = Self.apply(owners.resolve(Set(listeners.map(\.inode)), now: 0), to: listeners)
+        ownerFailures = owners.failures
+        ownerScanSkipped = owners.skippedProcesses
         let (sysctls, sysctlStatus) = readSysctls()
         var deltas: [ListenCounter: UInt64]?
         if let first, let counters {
@@ -89,8 +95,13 @@ public final class Collector {
     /// the latest deep result merged in. `now` is monotonic seconds; `maxStep`
     /// bounds what one gap adds to seconds-full.
     public func tick(history: inout QueueHistory, now: Double, maxStep: Double, deep: DeepResult? = nil,
-                     deepInterval: Double? = nil) -> Snapshot {
+                     deepInterval: Double? = nil, owners: OwnerSnapshot? = nil) -> Snapshot {
         var (listeners, statuses) = readListeners()
+        if let owners {
+            listeners = Self.apply(owners.byInode, to: listeners)
+            ownerFailures = owners.failures
+            ownerScanSkipped = owners.skipped
+        }
         listeners = history.record(listeners, at: now, maxStep: maxStep)
         // The counters once a second, not every tick: overflow growth between two
         // reads goes to the listeners seen full at any tick in between.
@@ -154,7 +165,22 @@ public final class Collector {
         snapshot.deepIntervalSeconds = deepInterval
         snapshot.unattributedOverflows = attribution.unattributed
         snapshot.trackingDropped = deep?.trackingDropped
+        snapshot.ownerFailures = ownerFailures
+        snapshot.ownerScanSkipped = ownerScanSkipped
         return snapshot
+    }
+
+    /// Puts each listener's owner (or the reason there is none) on it.
+    static func apply(_ owners: [UInt32: Result<Owner, UnattributedError>], to listeners: [Listener]) -> [Listener] {
+        var out = listeners
+        for i in out.indices {
+            switch owners[out[i].inode] {
+            case .success(let o): out[i].owner = o
+            case .failure(let e): out[i].unattributed = e.reason
+            case nil: break
+            }
+        }
+        return out
     }
 
     /// Fullest first (by fill, then length), then by address for a stable order.

@@ -177,7 +177,8 @@ public final class DeepCollector {
         }
     }
 
-    static func threadCPU() -> Double {
+    /// CPU seconds (user + system) of the calling thread.
+    public static func threadCPU() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

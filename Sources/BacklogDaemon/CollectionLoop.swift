@@ -99,9 +99,9 @@ public final class CollectionLoop: @unchecked Sendable {
 
     private func tick() {
         let now = (ContinuousClock.now - started).seconds
-        let (result, interval) = deep.current
+        let (result, interval, owners) = deep.current
         let snapshot = collector.tick(history: &history, now: now, maxStep: max(settings.interval * 4, 1),
-                                      deep: result, deepInterval: interval)
+                                      deep: result, deepInterval: interval, owners: owners)
         lastListeners.value = snapshot.listeners
         publish(snapshot)
         afterTick(snapshot)

@@ -21,8 +21,9 @@ final class DeepLoop: @unchecked Sendable {
     private var pacing: Pacing
     private var running = false
     private var generation = 0
+    private let owners = OwnerIndex()
     // Read by the fast tick.
-    private let latest = Mutex<(result: DeepResult?, interval: Double?)>((nil, nil))
+    private let latest = Mutex<(result: DeepResult?, interval: Double?, owners: OwnerSnapshot?)>((nil, nil, nil))
 
     init(pacing: Pacing, thresholds: Thresholds, window: Double, listeners: @escaping @Sendable () -> [Listener]) {
         self.pacing = pacing
@@ -30,7 +31,7 @@ final class DeepLoop: @unchecked Sendable {
         self.listeners = listeners
     }
 
-    var current: (result: DeepResult?, interval: Double?) { latest.withLock { $0 } }
+    var current: (result: DeepResult?, interval: Double?, owners: OwnerSnapshot?) { latest.withLock { $0 } }
 
     func start(after delay: Double) {
         queue.async { [self] in
@@ -62,10 +63,18 @@ final class DeepLoop: @unchecked Sendable {
         }
     }
 
+    /// The deep dump, then the owners of listeners not yet known (a /proc scan,
+    /// bounded in time); both count against the CPU budget.
     private func tick() {
-        let result = collector.collect(listeners: listeners(), now: (ContinuousClock.now - started).seconds)
-        let interval = max(pacing.minInterval, result.cpuSeconds / max(pacing.cpuBudget, 1e-6))
-        latest.withLock { $0 = (result, interval) }
+        let now = (ContinuousClock.now - started).seconds
+        let current = listeners()
+        let result = collector.collect(listeners: current, now: now)
+        let cpu0 = DeepCollector.threadCPU()
+        let byInode = owners.resolve(Set(current.map(\.inode)), now: now)
+        let ownerCPU = DeepCollector.threadCPU() - cpu0
+        let snapshot = OwnerSnapshot(byInode: byInode, failures: owners.failures, skipped: owners.skippedProcesses)
+        let interval = max(pacing.minInterval, (result.cpuSeconds + ownerCPU) / max(pacing.cpuBudget, 1e-6))
+        latest.withLock { $0 = (result, interval, snapshot) }
         schedule(after: interval)
     }
 }

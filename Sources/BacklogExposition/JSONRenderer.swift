@@ -7,11 +7,12 @@ import Foundation
 
 public enum JSONRenderer {
     /// Pretty, key-sorted JSON; nil fields are omitted.
-    public static func render(_ s: Snapshot, version: String) -> String {
+    /// `commandLines`: process command lines are for --once (local) only, not for /snapshot.
+    public static func render(_ s: Snapshot, version: String, commandLines: Bool = true) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // Every field is a plain value type: encoding cannot fail.
-        let data = (try? encoder.encode(SnapshotDocument(s, version: version))) ?? Data("{}".utf8)
+        let data = (try? encoder.encode(SnapshotDocument(s, version: version, commandLines: commandLines))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

@@ -10,8 +10,8 @@ public enum MetricsRenderer {
             ("address", l.address),
             ("port", l.port.map(String.init) ?? ""),
             ("socket", String(l.socket)),
-            ("process", ""),
-            ("unit", ""),
+            ("process", l.owner?.comm ?? ""),
+            ("unit", l.owner?.unit ?? ""),
         ]
     }
 
@@ -40,6 +40,7 @@ public enum MetricsRenderer {
         }
 
         out += connectionFamilies(s)
+        out += ownerFamilies(s)
 
         let ns = [("netns", s.netns)]
         if let netstat = s.netstat {
@@ -59,6 +60,22 @@ public enum MetricsRenderer {
                                 }))
         out += selfMetrics(s, version: version)
         return out
+    }
+
+    /// Who owns each listener: pid in the info series (never in every series), lookup failures.
+    static func ownerFamilies(_ s: Snapshot) -> [MetricFamily] {
+        guard let failures = s.ownerFailures else { return [] }
+        return [
+            MetricFamily("backlogd_listener_info", .gauge,
+                help: "1 per listener; labels of the listener plus the owning process's pid (empty when unknown). Owner: the socket inode among /proc/<pid>/fd links; unit from that process's cgroup.",
+                samples: s.listeners.map { Sample(listenerLabels($0) + [("pid", $0.owner.map { String($0.pid) } ?? "")], .int(1)) }),
+            MetricFamily("backlogd_owner_lookups_failed_total", .counter,
+                help: "Owner lookups that found no process, by reason: no_permission (other users' /proc/<pid>/fd unreadable: CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE), not_found, scan_incomplete (time budget).",
+                samples: Unattributed.allCases.map { Sample([("reason", $0.rawValue)], .uint(failures[$0] ?? 0)) }),
+            MetricFamily("backlogd_owner_scan_skipped_total", .counter,
+                help: "Processes an owner scan did not get to because it ran out of its time budget.",
+                samples: [Sample([], .uint(s.ownerScanSkipped ?? 0))]),
+        ]
     }
 
     /// Per-listener connection families: only for listeners a deep dump has covered.

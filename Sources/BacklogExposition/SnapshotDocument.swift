@@ -57,6 +57,14 @@ public struct SnapshotDocument: Encodable, Sendable {
         }
     }
 
+    public struct OwnerEntry: Encodable, Sendable {
+        var pid: Int32
+        var comm: String
+        var cmdline: String?
+        var unit: String?
+        var container: String?
+    }
+
     public struct ListenerEntry: Encodable, Sendable {
         var netns: String
         var family: String
@@ -71,14 +79,18 @@ public struct SnapshotDocument: Encodable, Sendable {
         var queue: Queue
         var connections: Connections?
         var overflowsEstimated: Double?
+        var owner: OwnerEntry?
+        var unattributed: String?
 
         enum CodingKeys: String, CodingKey {
-            case netns, family, address, port, socket, inode, cookie, uid, v6only, queue, connections
+            case netns, family, address, port, socket, inode, cookie, uid, v6only, queue, connections, owner, unattributed
             case unixType = "unix_type"
             case overflowsEstimated = "overflows_estimated"
         }
 
-        init(_ l: Listener) {
+        init(_ l: Listener, commandLines: Bool = true) {
+            owner = l.owner.map { OwnerEntry(pid: $0.pid, comm: $0.comm, cmdline: commandLines ? $0.cmdline : nil, unit: $0.unit, container: $0.container) }
+            unattributed = l.unattributed?.rawValue
             netns = l.netns
             family = l.family.rawValue
             address = l.address
@@ -150,19 +162,20 @@ public struct SnapshotDocument: Encodable, Sendable {
         case trackingDropped = "tracking_dropped"
     }
 
-    public init(_ s: Snapshot, version: String) {
+    /// `commandLines`: false for /snapshot (served over HTTP), true for --once (local).
+    public init(_ s: Snapshot, version: String, commandLines: Bool = true) {
         schema = Self.schema
         self.version = version
         netns = s.netns
         timestamp = s.timestamp
         windowSeconds = s.windowSeconds
-        listeners = s.listeners.map(ListenerEntry.init)
+        listeners = s.listeners.map { ListenerEntry($0, commandLines: commandLines) }
         counters = ListenCounter.allCases.map {
             Counter(name: $0.rawValue, value: s.counter($0), windowDelta: s.counterDeltas?[$0])
         }
         sysctls = s.sysctls
         findings = s.findings.map {
-            FindingEntry(kind: $0.kind, severity: $0.severity.rawValue, message: $0.message, listener: $0.listener.map(ListenerEntry.init))
+            FindingEntry(kind: $0.kind, severity: $0.severity.rawValue, message: $0.message, listener: $0.listener.map { ListenerEntry($0, commandLines: commandLines) })
         }
         deepIntervalSeconds = s.deepIntervalSeconds
         unattributedOverflows = s.unattributedOverflows

@@ -20,7 +20,7 @@ public enum TableRenderer {
 
         out += "\n"
         // SYN-RECV: new/half_open/deferred/overflowed; UNACCEPTED: count, oldest, unread bytes.
-        var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", "SYN-RECV n/h/d/o", "UNACCEPTED", "STALLED", "CLOSE-WAIT", ""]]
+        var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", "SYN-RECV n/h/d/o", "UNACCEPTED", "STALLED", "CLOSE-WAIT", "PROCESS", ""]]
         // SO_REUSEPORT members share an address: `#n` is their `socket` label.
         var groupSizes: [String: Int] = [:]
         for l in s.listeners { groupSizes[l.groupKey, default: 0] += 1 }
@@ -33,6 +33,8 @@ public enum TableRenderer {
                 l.connections.map { c in c.unaccepted.count == 0 ? "0" : "\(c.unaccepted.count) \(formatSeconds(c.unaccepted.oldestSeconds)) \(c.unacceptedBytes)B" } ?? "",
                 l.connections.map { aged($0.stalled) } ?? "",
                 l.connections.map { aged($0.closeWait) } ?? "",
+                l.owner.map { printable("\($0.comm)[\($0.pid)]") + ($0.unit.map { " " + printable($0) } ?? "") }
+                    ?? l.unattributed.map { "(\($0.rawValue))" } ?? "",
                 l.isFull ? "FULL" : "",
             ])
         }

@@ -55,7 +55,7 @@ public final class ServedSnapshot: Sendable {
     public var json: ByteBuffer {
         bodies.withLock { b in
             if let j = b.json { return j }
-            let j = ByteBuffer(string: JSONRenderer.render(snapshot, version: version))
+            let j = ByteBuffer(string: JSONRenderer.render(snapshot, version: version, commandLines: false))
             b.json = j
             return j
         }

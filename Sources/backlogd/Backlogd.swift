@@ -64,6 +64,11 @@ struct Backlogd: ParsableCommand {
     var settings: DaemonFlags
 
     mutating func run() throws {
+        if !once && !checkConfig {
+            // First thing: a reload request (SIGHUP) while starting must not end the
+            // daemon (its default action). The daemon then handles it on a queue.
+            signal(SIGHUP, SIG_IGN)
+        }
         let effective: DaemonConfig
         do {
             effective = try settings.applied(to: try ConfigLoader.load(path: config))

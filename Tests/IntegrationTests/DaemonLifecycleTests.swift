@@ -39,11 +39,20 @@ import Glibc
         }
     }
 
-    /// Signals during start-up take no default action: SIGHUP does not kill it.
+    /// From the moment its code runs (SIGHUP ignored, as /proc/PID/status shows),
+    /// reload requests during start-up do not end the daemon.
     @Test func signalsDuringStartup() throws {
         try withNamespace { ns in
             let daemon = try BackgroundProcess([backlogdPath(), "--listen", "127.0.0.1:24519"], in: ns)
             defer { daemon.stop() }
+            // Ignored (SigIgn) at first, then caught (SigCgt) once the daemon's handler is in place.
+            try waitUntil("SIGHUP to be ignored or caught") {
+                let status = (try? String(contentsOfFile: "/proc/\(daemon.pid)/status", encoding: .utf8)) ?? ""
+                return status.split(separator: "\n").contains { line in
+                    (line.hasPrefix("SigIgn:") || line.hasPrefix("SigCgt:"))
+                        && (line.split(separator: "\t").last.flatMap { UInt64($0, radix: 16) }.map { $0 & 1 == 1 } ?? false)
+                }
+            }
             for _ in 0..<20 {
                 daemon.signal(SIGHUP)
                 usleep(5_000)

@@ -66,7 +66,8 @@ import Glibc
             #expect((doc.counters.first { $0.name == "ListenOverflows" }?.value ?? 0) > 0)
             let finding = try #require(doc.findings("not_accepting", port: port).first)
             #expect(finding.severity == "critical")
-            #expect(finding.message.contains("127.0.0.1:\(port): 5 connections waiting for accept()"), "\(finding.message)")
+            // Named with its owner: nginx's master holds the listening socket (the lowest pid).
+            #expect(finding.message.contains("127.0.0.1:\(port) (pid \(nginx.master.pid) nginx): 5 connections waiting for accept()"), "\(finding.message)")
             #expect(finding.message.contains("\(5 * Clients.request.utf8.count) request bytes unread"))
             #expect(finding.message.hasSuffix("the process is not calling accept()"))
             // Request sockets left behind by the full queue are overflow victims, not a SYN flood.
@@ -84,7 +85,8 @@ import Glibc
             // The command line says the same, with exit status 2 (critical).
             let once = try ns.exec([backlogdPath(), "--once", "--window", "2s"], check: false)
             #expect(once.status == 2, "\(once.stdout)")
-            #expect(once.stdout.contains("CRITICAL 127.0.0.1:\(port): 5 connections waiting for accept()"), "\(once.stdout)")
+            #expect(once.stdout.contains("CRITICAL 127.0.0.1:\(port) (pid \(nginx.master.pid) nginx): 5 connections waiting for accept()"), "\(once.stdout)")
+            #expect(once.stdout.contains("nginx[\(nginx.master.pid)]"), "the PROCESS column")
 
             // The worker resumes: everything drains and the finding clears.
             kill(workers[0], SIGCONT)

@@ -19,7 +19,7 @@ public enum ConnectionFindings {
             guard let c = member0.connections, member0.socket == 0 else { continue }
             var l = representative[member0.groupKey] ?? member0
             l.connections = c
-            let name = l.displayAddress + (l.socket > 0 ? " #\(l.socket)" : "")
+            let name = l.describedAddress + (l.socket > 0 ? " #\(l.socket)" : "")
             let u = c.unaccepted
             if u.count > 0 && u.oldestSeconds >= t.notAcceptingAfter && acceptProgress[l.groupKey] == false {
                 var evidence = "\(u.count) connection\(u.count == 1 ? "" : "s") waiting for accept(), the oldest for \(seconds(u.oldestSeconds)), \(c.unacceptedBytes) request bytes unread; queue \(l.queueLength)/\(l.queueMax)"

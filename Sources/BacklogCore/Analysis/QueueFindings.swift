@@ -9,9 +9,9 @@ public enum QueueFindings {
                     ? "accept queue full \(l.queueLength)/\(l.queueMax): new connections are refused or dropped; the process is not accepting fast enough"
                     : "accept queue was full during the window (peak \(l.queuePeak)/\(l.queueMax)), now \(l.queueLength)/\(l.queueMax): connections were refused or dropped meanwhile"
                 findings.append(Finding(kind: "accept_queue_full", severity: .warning, listener: l,
-                                        message: "\(l.displayAddress): \(message)"))
+                                        message: "\(l.describedAddress): \(message)"))
             } else if l.queueMax > 0, Double(l.queueLength) >= thresholds.nearFullRatio * Double(l.queueMax) {
-                var message = "\(l.displayAddress): accept queue near full \(l.queueLength)/\(l.queueMax) — the process is falling behind"
+                var message = "\(l.describedAddress): accept queue near full \(l.queueLength)/\(l.queueMax) — the process is falling behind"
                 if let somaxconn, Int64(l.queueMax) == somaxconn {
                     message += "; its max is net.core.somaxconn (\(somaxconn)): raising the backlog needs the sysctl raised too"
                 }
@@ -21,7 +21,7 @@ public enum QueueFindings {
             if let somaxconn, Int64(l.queueMax) == somaxconn {
                 findings.append(Finding(
                     kind: "backlog_clamped", severity: .info, listener: l,
-                    message: "\(l.displayAddress): backlog may be clamped by net.core.somaxconn (max \(l.queueMax) = somaxconn)"))
+                    message: "\(l.describedAddress): backlog may be clamped by net.core.somaxconn (max \(l.queueMax) = somaxconn)"))
             }
         }
         return sorted(findings)

@@ -35,6 +35,9 @@ public struct Listener: Sendable, Hashable, Codable {
     public var unixType: String?
     /// SO_BINDTODEVICE interface index of a TCP listener (0: none).
     public var boundInterface: UInt32 = 0
+    /// The process that holds it, once looked up; nil with `unattributed` saying why.
+    public var owner: Owner?
+    public var unattributed: Unattributed?
 
     public init(
         netns: String = "host", family: AddressFamily, address: String, port: UInt16?,
@@ -68,6 +71,12 @@ public struct Listener: Sendable, Hashable, Codable {
     /// The address:port group that SO_REUSEPORT members share.
     public var groupKey: String {
         "\(netns)|\(family.rawValue)|\(address)|\(port.map(String.init) ?? "")"
+    }
+
+    /// The listener and its owner, as findings name them: `127.0.0.1:80 (pid 4711 nginx)`.
+    public var describedAddress: String {
+        guard let owner else { return displayAddress }
+        return "\(displayAddress) (pid \(owner.pid) \(owner.comm)\(owner.unit.map { ", \($0)" } ?? ""))"
     }
 
     /// What a person reads: `127.0.0.1:80`, `[::1]:80`, `0.0.0.0%lo:80`, `/run/x.sock`.

@@ -30,7 +30,7 @@ final class BackgroundProcess: @unchecked Sendable {
             cEnv.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, full[0], &actions, nil, cArgs, cEnv)
+        let rc = withCleanSignals { posix_spawnp(&pid, full[0], &actions, $0, cArgs, cEnv) }
         guard rc == 0 else {
             errno = rc
             throw POSIXFailure("spawn \(full[0])")

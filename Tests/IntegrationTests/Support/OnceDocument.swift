@@ -22,6 +22,14 @@ struct OnceDocument: Decodable {
         var close_wait: Aged
     }
 
+    struct Owner: Decodable {
+        var pid: Int32
+        var comm: String
+        var cmdline: String?
+        var unit: String?
+        var container: String?
+    }
+
     struct Listener: Decodable {
         var netns: String
         var family: String
@@ -32,6 +40,8 @@ struct OnceDocument: Decodable {
         var queue: Queue
         var connections: Connections?
         var overflows_estimated: Double?
+        var owner: Owner?
+        var unattributed: String?
     }
 
     struct Counter: Decodable {

@@ -44,7 +44,7 @@ func run(_ args: [String], check: Bool = true, timeout: Double = 120) throws -> 
         cEnv.forEach { free($0) }
     }
     var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, args[0], &actions, nil, cArgs, cEnv)
+    let rc = withCleanSignals { posix_spawnp(&pid, args[0], &actions, $0, cArgs, cEnv) }
     guard rc == 0 else {
         errno = rc
         throw POSIXFailure("spawn \(args[0])")

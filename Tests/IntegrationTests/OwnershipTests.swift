@@ -1,0 +1,113 @@
+import BacklogCore
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who owns a listener: the process holding its socket, and that process's unit.
+@Suite struct OwnershipTests {
+    /// python3 through a symlink of another name: its comm is that name.
+    static func listenerProcess(_ name: String, port: UInt16, in ns: NetNamespace, dir: String) throws -> BackgroundProcess {
+        let exe = "\(dir)/\(name)"
+        if !FileManager.default.fileExists(atPath: exe) { try FileManager.default.createSymbolicLink(atPath: exe, withDestinationPath: "/usr/bin/python3") }
+        let p = try BackgroundProcess([exe, "-c", """
+            import socket, time
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", \(port))); s.listen(8); print("ready", flush=True); time.sleep(300)
+            """], in: ns)
+        try waitUntil("\(name) to listen") { p.log.contains("ready") }
+        return p
+    }
+
+    @Test func ownerFollowsTheProcessThatHoldsThePort() throws {
+        try withNamespace { ns in
+            let dir = temporaryPath("owner")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let port: UInt16 = 7070
+            let first = try Self.listenerProcess("bdowner1", port: port, in: ns, dir: dir)
+            defer { first.stop() }
+            let daemon = try startDaemon(in: ns, StuckConnectionScenarioTests.fastDaemon)
+            defer { daemon.stop() }
+            var owner: OnceDocument.Owner?
+            try waitUntil("bdowner1 to own port \(port)") {
+                owner = try OnceDocument.decode(try scrape(ns, "/snapshot").text).listener(port: port)?.owner
+                return owner?.comm == "bdowner1"
+            }
+            #expect(owner?.pid == first.pid)
+            #expect(owner?.cmdline == nil, "/snapshot carries no command lines")
+            let labels = ["port": "\(port)", "process": "bdowner1"]
+            #expect(MetricsText.value(try scrape(ns).text, "backlogd_listener_info", labels.merging(["pid": "\(first.pid)"]) { $1 }) == 1)
+            // --once (local) shows the command line.
+            let once = try OnceDocument.decode(try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0"]).stdout)
+            #expect(once.listener(port: port)?.owner?.cmdline?.hasPrefix("\(dir)/bdowner1 -c") == true,
+                    "\(String(describing: once.listener(port: port)?.owner))")
+
+            // The process exits and another binds the same port: the new owner is shown.
+            first.stop()
+            let second = try Self.listenerProcess("bdowner2", port: port, in: ns, dir: dir)
+            defer { second.stop() }
+            try waitUntil("bdowner2 to own port \(port)") {
+                owner = try OnceDocument.decode(try scrape(ns, "/snapshot").text).listener(port: port)?.owner
+                return owner?.comm == "bdowner2" && owner?.pid == second.pid
+            }
+            #expect(!(try scrape(ns).text.contains("process=\"bdowner1\"")))
+        }
+    }
+
+    /// Both layouts of this hybrid host: the unit from the name=systemd hierarchy,
+    /// and from the v2 hierarchy alone (as on a pure cgroup v2 host).
+    @Test func unitFromTheOwnersCgroup() throws {
+        try withNamespace { ns in
+            let dir = temporaryPath("unit")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let a = try Self.listenerProcess("bdunit1", port: 7071, in: ns, dir: dir)
+            defer { a.stop() }
+            let b = try Self.listenerProcess("bdunit2", port: 7072, in: ns, dir: dir)
+            defer { b.stop() }
+            let systemd = "/sys/fs/cgroup/systemd/bd-test-\(getpid()).service"
+            let unified = "/sys/fs/cgroup/unified/bd-test-\(getpid()).scope"
+            let layouts = [(systemd, a.pid), (unified, b.pid)].filter { FileManager.default.fileExists(atPath: URL(fileURLWithPath: $0.0).deletingLastPathComponent().path) }
+            try #require(!layouts.isEmpty, "no writable cgroup hierarchy")
+            for (cgroup, pid) in layouts {
+                try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+                try "\(pid)\n".write(toFile: "\(cgroup)/cgroup.procs", atomically: false, encoding: .utf8)
+            }
+            defer {
+                a.stop()
+                b.stop()
+                for (cgroup, _) in layouts { rmdir(cgroup) }
+            }
+            let doc = try OnceDocument.decode(try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0"]).stdout)
+            if layouts.contains(where: { $0.0 == systemd }) {
+                #expect(doc.listener(port: 7071)?.owner?.unit == "bd-test-\(getpid()).service")
+            }
+            if layouts.contains(where: { $0.0 == unified }) {
+                #expect(doc.listener(port: 7072)?.owner?.unit == "bd-test-\(getpid()).scope")
+            }
+            let text = try ns.exec([backlogdPath(), "--once", "--format", "prometheus", "--window", "0"]).stdout
+            #expect(text.contains("process=\"bdunit1\",unit=\"bd-test-\(getpid()).service\""))
+        }
+    }
+
+    /// Without permission to read other users' fds: unattributed, with the
+    /// reason and a counter, never a crash or a dropped listener.
+    @Test func withoutPermissionListenersAreUnattributed() throws {
+        try withNamespace { ns in
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let port = try ns.enter { try TestSockets.listenTCP("127.0.0.1", backlog: 4, bag: bag).port }
+            let asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", backlogdPath()]
+            let r = try ns.exec(asNobody + ["--once", "--format", "json", "--window", "0"], check: false)
+            #expect(r.status == 0, "\(r.stderr)")
+            let doc = try OnceDocument.decode(r.stdout)
+            #expect(doc.listener(port: port)?.owner == nil)
+            #expect(doc.listener(port: port)?.unattributed == "no_permission")
+            let text = try ns.exec(asNobody + ["--once", "--format", "prometheus", "--window", "0"], check: false).stdout
+            #expect(MetricsText.value(text, "backlogd_owner_lookups_failed_total", ["reason": "no_permission"]).map { $0 >= 1 } == true)
+            #expect(text.contains("port=\"\(port)\",socket=\"0\",process=\"\",unit=\"\""))
+        }
+    }
+}
