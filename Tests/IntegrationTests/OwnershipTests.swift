@@ -108,6 +108,20 @@ import Glibc
             let text = try ns.exec(asNobody + ["--once", "--format", "prometheus", "--window", "0"], check: false).stdout
             #expect(MetricsText.value(text, "backlogd_owner_lookups_failed_total", ["reason": "no_permission"]).map { $0 >= 1 } == true)
             #expect(text.contains("port=\"\(port)\",socket=\"0\",process=\"\",unit=\"\""))
+
+            // The two capabilities the systemd unit grants are what it takes.
+            let withCaps = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "--inh-caps=-all,+dac_read_search,+sys_ptrace", "--ambient-caps=+dac_read_search,+sys_ptrace",
+                            backlogdPath(), "--once", "--format", "json", "--window", "0"]
+            let granted = try OnceDocument.decode(try ns.exec(withCaps, check: false).stdout)
+            #expect(granted.listener(port: port)?.owner?.pid == getpid(), "\(String(describing: granted.listener(port: port)))")
+            for only in ["dac_read_search", "sys_ptrace"] {
+                let one = withCaps.map {
+                    $0.hasPrefix("--inh-caps") ? "--inh-caps=-all,+\(only)" : $0.hasPrefix("--ambient-caps") ? "--ambient-caps=+\(only)" : $0
+                }
+                let partial = try OnceDocument.decode(try ns.exec(one, check: false).stdout)
+                #expect(partial.listener(port: port)?.unattributed == "no_permission", "with only \(only)")
+            }
         }
     }
 }

@@ -29,12 +29,14 @@ import Glibc
         #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
         for line in ["Type=notify", "WatchdogSec=", "Restart=on-failure", "User=backlogd", "ProtectSystem=strict",
                      "NoNewPrivileges=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
-                     "SystemCallFilter=@system-service", "CapabilityBoundingSet=", "ExecReload="] {
+                     "SystemCallFilter=@system-service", "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE",
+                     "AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE", "ExecReload="] {
             #expect(unit.contains("\n" + line), "unit lacks \(line)")
         }
         // Hardening that would break the daemon at run time, which verify cannot see.
         #expect(!unit.contains("\nProcSubset=pid"), "hides /proc/net and /proc/sys")
         #expect(!unit.contains("\nPrivateNetwork=yes"), "would show an empty namespace")
+        #expect(!unit.contains("\nProtectProc=invisible"), "hides other users' processes: no owners")
 
         // The check can fail: a bad syscall group and an unknown key are reported.
         let broken = local.replacingOccurrences(of: "SystemCallFilter=@system-service", with: "SystemCallFilter=@no-such-group\nNoSuchKey=1")
