@@ -16,9 +16,20 @@ final class SocketBag: @unchecked Sendable {
         return fd
     }
 
+    /// Closes one fd now and forgets it, so closeAll() cannot close the number
+    /// again after another test has been given it.
+    func close(_ fd: Int32) {
+        lock.lock()
+        if let i = fds.firstIndex(of: fd) {
+            fds.remove(at: i)
+            Glibc.close(fd)
+        }
+        lock.unlock()
+    }
+
     func closeAll() {
         lock.lock()
-        for fd in fds { close(fd) }
+        for fd in fds { Glibc.close(fd) }
         fds.removeAll()
         lock.unlock()
     }
