@@ -116,7 +116,7 @@ public enum MetricsRenderer {
         let attributed = s.listeners.filter { $0.overflowsEstimated != nil }
         if !attributed.isEmpty {
             out.append(MetricFamily("backlogd_listen_overflows_estimated_total", .counter,
-                help: "ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener, splitting each tick's growth among the listeners seen full in that tick or the one before.",
+                help: "ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener: the growth between two reads of the counter (once a second) is split among the listeners seen full at any tick in between or at the earlier read.",
                 samples: attributed.map { Sample(listenerLabels($0), .double($0.overflowsEstimated!)) }))
         }
         let ns = [("netns", s.netns)]
@@ -132,7 +132,7 @@ public enum MetricsRenderer {
         }
         if let t = s.trackingDropped {
             out.append(MetricFamily("backlogd_tracking_dropped_total", .counter,
-                help: "Connections the stall tracker did not remember because it was at its cap.",
+                help: "Sightings of connections (stall tracker) and request sockets (SYN-RECV tracker) not remembered because the tracker was at its cap of 100000.",
                 samples: [Sample(ns, .uint(t))]))
         }
         return out

@@ -34,7 +34,7 @@ final class HTTPHandler: ChannelInboundHandler {
                 refused = true
                 let reply = head.method == .GET || head.method == .HEAD
                     ? Reply.text(.payloadTooLarge, "requests here have no body")
-                    : routes.reply(method: head.method, uri: head.uri, headers: head.headers)
+                    : routes.reply(routes.store.latest, method: head.method, uri: head.uri, headers: head.headers)
                 respond(context: context, head: head, reply: reply, close: true)
                 return
             }
@@ -68,14 +68,16 @@ final class HTTPHandler: ChannelInboundHandler {
             return
         }
         let close = !head.isKeepAlive
-        if routes.isReady(uri: head.uri, headers: head.headers) {
-            respond(context: context, head: head, reply: routes.reply(method: head.method, uri: head.uri, headers: head.headers), close: close)
+        // One snapshot for the whole request: a newer one may be published meanwhile.
+        let served = routes.store.latest
+        if routes.isReady(served, uri: head.uri, headers: head.headers) {
+            respond(context: context, head: head, reply: routes.reply(served, method: head.method, uri: head.uri, headers: head.headers), close: close)
             return
         }
         let routes = self.routes
         let (method, uri, headers) = (head.method, head.uri, head.headers)
         pool.runIfActive(eventLoop: context.eventLoop) {
-            routes.reply(method: method, uri: uri, headers: headers)
+            routes.reply(served, method: method, uri: uri, headers: headers)
         }.assumeIsolated().whenComplete { [self] result in
             guard context.channel.isActive else { return }
             switch result {

@@ -92,7 +92,7 @@ public final class MetricsServer: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
         for ch in open {
             let remaining = deadline - .now
-            let scheduled = ch.eventLoop.scheduleTask(in: .nanoseconds(max(0, remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))) {
+            let scheduled = ch.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, remaining.seconds) * 1e9))) {
                 ch.close(promise: nil)
             }
             try? ch.closeFuture.wait()

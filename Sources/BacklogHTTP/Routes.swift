@@ -1,3 +1,4 @@
+import BacklogCore
 import NIOCore
 import NIOHTTP1
 
@@ -25,9 +26,9 @@ struct Routes {
         uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
     }
 
-    /// True when `reply` will not have to render anything (cheap enough for the event loop).
-    func isReady(uri: String, headers: HTTPHeaders) -> Bool {
-        guard let served = store.latest else { return true }
+    /// True when `reply` for this snapshot will not have to render anything (cheap enough for the event loop).
+    func isReady(_ served: ServedSnapshot?, uri: String, headers: HTTPHeaders) -> Bool {
+        guard let served else { return true }
         switch Self.path(uri) {
         case "/metrics": return served.hasMetrics(gzip: AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]))
         case "/snapshot": return served.hasJSON
@@ -35,7 +36,8 @@ struct Routes {
         }
     }
 
-    func reply(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> Reply {
+    /// `served`: the snapshot the caller took once (a newer one may be published meanwhile).
+    func reply(_ served: ServedSnapshot?, method: HTTPMethod, uri: String, headers: HTTPHeaders) -> Reply {
         let path = Self.path(uri)
         let known = ["/", "/metrics", "/snapshot", "/healthz"]
         guard known.contains(path) else { return .text(.notFound, "not found; try /metrics") }
@@ -47,7 +49,7 @@ struct Routes {
         case "/healthz": return health()
         default: break
         }
-        guard let served = store.latest else { return .text(.serviceUnavailable, "no snapshot yet") }
+        guard let served else { return .text(.serviceUnavailable, "no snapshot yet") }
         if path == "/snapshot" {
             return Reply(status: .ok, contentType: "application/json", body: served.json)
         }
@@ -61,8 +63,7 @@ struct Routes {
     /// Healthy while the collector keeps publishing: a hung collector fails it.
     private func health() -> Reply {
         guard let served = store.latest else { return .text(.serviceUnavailable, "starting: no snapshot yet") }
-        let age = (ContinuousClock.now - served.publishedAt)
-        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - served.publishedAt).seconds
         if seconds > limits.staleAfter {
             return .text(.serviceUnavailable, "stale: last snapshot \(Int(seconds)) s ago")
         }

@@ -25,24 +25,27 @@ public final class ServedSnapshot: Sendable {
         self.publishedAt = .now
     }
 
+    // Bodies are rendered outside the lock (on the thread pool), so a request on
+    // the event loop that only asks whether one is ready never waits for a render.
+    // Two renders of the same body may race; the first stored wins.
+
     public var metrics: ByteBuffer {
-        bodies.withLock { b in
-            if let m = b.metrics { return m }
-            let m = ByteBuffer(string: MetricsRenderer.render(snapshot, version: version))
-            b.metrics = m
-            return m
+        if let m = bodies.withLock({ $0.metrics }) { return m }
+        let m = ByteBuffer(string: MetricsRenderer.render(snapshot, version: version))
+        return bodies.withLock { b in
+            if b.metrics == nil { b.metrics = m }
+            return b.metrics!
         }
     }
 
     /// The gzip of `metrics`; nil if zlib failed (the caller serves it plain).
     public var metricsGzip: ByteBuffer? {
-        let plain = metrics
+        if let g = bodies.withLock({ $0.metricsGzip }) { return g }
+        guard let bytes = Gzip.compress(Array(metrics.readableBytesView)) else { return nil }
+        let g = ByteBuffer(bytes: bytes)
         return bodies.withLock { b in
-            if let g = b.metricsGzip { return g }
-            guard let bytes = Gzip.compress(Array(plain.readableBytesView)) else { return nil }
-            let g = ByteBuffer(bytes: bytes)
-            b.metricsGzip = g
-            return g
+            if b.metricsGzip == nil { b.metricsGzip = g }
+            return b.metricsGzip
         }
     }
 
@@ -53,11 +56,11 @@ public final class ServedSnapshot: Sendable {
     var hasJSON: Bool { bodies.withLock { $0.json != nil } }
 
     public var json: ByteBuffer {
-        bodies.withLock { b in
-            if let j = b.json { return j }
-            let j = ByteBuffer(string: JSONRenderer.render(snapshot, version: version, commandLines: false))
-            b.json = j
-            return j
+        if let j = bodies.withLock({ $0.json }) { return j }
+        let j = ByteBuffer(string: JSONRenderer.render(snapshot, version: version, commandLines: false))
+        return bodies.withLock { b in
+            if b.json == nil { b.json = j }
+            return b.json!
         }
     }
 }

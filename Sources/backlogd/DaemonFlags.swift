@@ -127,7 +127,8 @@ struct ListenArgument: ExpressibleByArgument, Sendable {
 struct DurationArgument: ExpressibleByArgument, Sendable {
     var seconds: Double
     init?(argument: String) {
-        guard let s = DurationText.seconds(argument), s >= 0.01, s <= 3600 else { return nil }
+        // Ranges are checked with the file's (DaemonConfig.validate), after the flags apply.
+        guard let s = DurationText.seconds(argument) else { return nil }
         seconds = s
     }
 }

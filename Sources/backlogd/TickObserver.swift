@@ -22,7 +22,7 @@ final class TickObserver: @unchecked Sendable {
     }
 
     func observe(_ snapshot: Snapshot) {
-        if let w = notifier.watchdogInterval, (ContinuousClock.now - lastWatchdog).seconds >= w / 2 {
+        if let w = notifier.watchdogInterval, (ContinuousClock.now - lastWatchdog).seconds >= w {
             notifier.notify("WATCHDOG=1")
             lastWatchdog = .now
         }

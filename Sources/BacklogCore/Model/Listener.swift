@@ -20,7 +20,7 @@ public struct Listener: Sendable, Hashable, Codable {
     /// Highest length sampled over the collection window.
     public var queuePeak: UInt32
     /// Seconds the queue was sampled full (length > max) since the daemon first saw
-    /// this listener; nil where nothing keeps that history (`--once`).
+    /// this listener (`--once`: within its window); nil before any history.
     public var fullSeconds: Double?
     /// Where its connections are stuck (TCP, after a deep dump); nil otherwise.
     /// A SO_REUSEPORT group's numbers are on its member `socket` 0; the others show zeros.

@@ -38,7 +38,6 @@ public struct DaemonConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// Checks values that are fine alone but not together.
     /// Checks ranges (for values from flags; the file parser checks them as it reads)
     /// and values that are fine alone but not together.
     public func validate() throws(ConfigError) {
@@ -52,6 +51,9 @@ public struct DaemonConfig: Sendable, Equatable {
         try range("deep.min_interval", deepMinInterval, 0.1...3600)
         try range("http.idle_timeout", http.idleTimeout, 0.1...3600)
         try range("http.read_timeout", http.readTimeout, 0.1...3600)
+        try range("thresholds.not_accepting_after", thresholds.notAcceptingAfter, 0...3600)
+        try range("thresholds.stalled_after", thresholds.stalledAfter, 0...3600)
+        try range("thresholds.close_wait_after", thresholds.closeWaitAfter, 0...86400)
         if listen.isEmpty { throw ConfigError(key: "listen", line: nil, "at least one address is needed") }
         if peakWindow < interval {
             throw ConfigError(key: "peak_window", line: nil,
