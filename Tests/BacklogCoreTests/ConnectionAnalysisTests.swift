@@ -78,6 +78,16 @@ import Testing
         t.finish()
     }
 
+    @Test func requestTrackerIsBounded() {
+        var t = RequestTracker(cap: 2)
+        t.begin()
+        for cookie in 1...5 as ClosedRange<UInt64> {
+            _ = t.observe(cookie: cookie, retrans: 1, expiresMs: 1000, listenerFull: false, now: 0)
+        }
+        #expect(t.count == 2 && t.dropped == 3)
+        t.finish()
+    }
+
     @Test func boundDeviceListenersTakeTheirDevicesSockets() {
         var lo = Listener(family: .inet, address: "0.0.0.0%lo", port: 80, inode: 1, queueLength: 0, queueMax: 8)
         lo.boundInterface = 1

@@ -60,6 +60,9 @@ import Testing
         try withNamespace { ns in
             let daemon = try startDaemon(in: ns)
             defer { daemon.stop() }
+            // One start-up line with the effective settings; nothing per scrape at the default level.
+            #expect(daemon.log.contains("info backlogd:") && daemon.log.contains("settings=listen=127.0.0.1:24519 interval=250ms"), "\(daemon.log)")
+            let linesBefore = daemon.log.split(separator: "\n").count
             let metrics = try scrape(ns)
             #expect(metrics.status == 200)
             #expect(metrics.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
@@ -98,6 +101,7 @@ import Testing
                 return String(decoding: try HTTPProbe.readAll(fd), as: UTF8.self)
             }
             #expect(both.components(separatedBy: "HTTP/1.1 200 OK").count == 3, "\(both)")
+            #expect(daemon.log.split(separator: "\n").count == linesBefore, "log lines per scrape: \(daemon.log)")
         }
     }
 }
