@@ -16,6 +16,8 @@ public final class Collector {
     /// Which TCP listeners to report; may change between collections (config reload).
     public var filter: PortFilter
     public var thresholds: Thresholds
+    /// Address/process/unit filters and the series cap; may change between collections.
+    public var selection = ListenerSelection()
     private var attribution = OverflowAttribution()
     private var lastCookies: UInt64?
     private var lastCookieGrowth: UInt64?
@@ -153,7 +155,14 @@ public final class Collector {
                 listeners[i].connections = listeners[i].socket == 0 ? (deep.stats[listeners[i].groupKey] ?? ConnectionStats()) : ConnectionStats()
             }
         }
+        listeners = listeners.filter(selection.admits)
         listeners.sort(by: Self.fullestFirst)
+        // The cap keeps the fullest: a stuck listener is never the one left out.
+        var leftOut = 0
+        if let cap = selection.maxListeners, listeners.count > cap {
+            leftOut = listeners.count - cap
+            listeners.removeLast(leftOut)
+        }
         let findings = QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"], thresholds: thresholds)
             + ConnectionFindings.evaluate(listeners: listeners, halfOpenGrowth: deep?.halfOpenGrowth ?? [:],
                                           acceptProgress: deep?.acceptProgress ?? [:],
@@ -165,6 +174,7 @@ public final class Collector {
         snapshot.deepIntervalSeconds = deepInterval
         snapshot.unattributedOverflows = attribution.unattributed
         snapshot.trackingDropped = deep?.trackingDropped
+        snapshot.listenersLeftOut = leftOut
         snapshot.ownerFailures = ownerFailures
         snapshot.ownerScanSkipped = ownerScanSkipped
         return snapshot

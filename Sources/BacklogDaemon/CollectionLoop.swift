@@ -11,15 +11,17 @@ public final class CollectionLoop: @unchecked Sendable {
         public var interval: Double
         public var peakWindow: Double
         public var ports: PortFilter
+        public var selection: ListenerSelection
         public var thresholds: Thresholds
         public var deepMinInterval: Double
         public var deepCPUBudget: Double
 
-        public init(interval: Double, peakWindow: Double, ports: PortFilter, thresholds: Thresholds = Thresholds(),
-                    deepMinInterval: Double = 1, deepCPUBudget: Double = 0.01) {
+        public init(interval: Double, peakWindow: Double, ports: PortFilter, selection: ListenerSelection = ListenerSelection(),
+                    thresholds: Thresholds = Thresholds(), deepMinInterval: Double = 1, deepCPUBudget: Double = 0.01) {
             self.interval = interval
             self.peakWindow = peakWindow
             self.ports = ports
+            self.selection = selection
             self.thresholds = thresholds
             self.deepMinInterval = deepMinInterval
             self.deepCPUBudget = deepCPUBudget
@@ -46,6 +48,7 @@ public final class CollectionLoop: @unchecked Sendable {
     ) {
         self.settings = settings
         self.collector = Collector(filter: settings.ports, thresholds: settings.thresholds)
+        self.collector.selection = settings.selection
         self.history = QueueHistory(window: settings.peakWindow)
         self.publish = publish
         self.afterTick = afterTick
@@ -71,6 +74,7 @@ public final class CollectionLoop: @unchecked Sendable {
             let intervalChanged = new.interval != settings.interval
             settings = new
             collector.filter = new.ports
+            collector.selection = new.selection
             collector.thresholds = new.thresholds
             history.window = new.peakWindow
             deep.update(pacing: Self.pacing(new), thresholds: new.thresholds, window: new.peakWindow)

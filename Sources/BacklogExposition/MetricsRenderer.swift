@@ -139,6 +139,13 @@ public enum MetricsRenderer {
     }
 
     static func selfMetrics(_ s: Snapshot, version: String) -> [MetricFamily] {
+        let leftOut = MetricFamily("backlogd_listeners_left_out", .gauge,
+            help: "Listeners matching the filters but left out by the series cap (max_listeners) in the last collection; the fullest are kept.",
+            samples: [Sample([("netns", s.netns)], .int(Int64(s.listenersLeftOut)))])
+        return [leftOut] + sourceMetrics(s, version: version)
+    }
+
+    static func sourceMetrics(_ s: Snapshot, version: String) -> [MetricFamily] {
         func bySource(_ v: (SourceStatus) -> SampleValue) -> [Sample] {
             s.sources.map { Sample([("source", $0.name)], v($0)) }
         }

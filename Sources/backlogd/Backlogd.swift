@@ -90,7 +90,9 @@ struct Backlogd: ParsableCommand {
     }
 
     private func runOnce(_ effective: DaemonConfig) throws {
-        let snapshot = Collector(filter: effective.ports, thresholds: effective.thresholds).collect(window: window.seconds)
+        let collector = Collector(filter: effective.ports, thresholds: effective.thresholds)
+        collector.selection = effective.selection
+        let snapshot = collector.collect(window: window.seconds)
         let version = BacklogdVersion.current
         switch format {
         case .table: print(TableRenderer.render(snapshot, version: version), terminator: "")

@@ -26,6 +26,27 @@ struct DaemonFlags: ParsableArguments {
         "Leave out TCP listeners on these ports (repeatable; config: ports.exclude).", valueName: "port[-port]"))
     var excludePorts: [PortRangeArgument] = []
 
+    @Option(name: .customLong("include-address"), help: ArgumentHelp("Report only listeners whose address matches (repeatable; fnmatch pattern, e.g. '127.*', '/run/php/*'; config: addresses.include).", valueName: "pattern"))
+    var includeAddresses: [String] = []
+
+    @Option(name: .customLong("exclude-address"), help: ArgumentHelp("Leave out listeners whose address matches (repeatable; config: addresses.exclude).", valueName: "pattern"))
+    var excludeAddresses: [String] = []
+
+    @Option(name: .customLong("include-process"), help: ArgumentHelp("Report only listeners whose owner's process name matches; listeners of unknown owner stay (config: processes.include).", valueName: "pattern"))
+    var includeProcesses: [String] = []
+
+    @Option(name: .customLong("exclude-process"), help: ArgumentHelp("Leave out listeners whose owner's process name matches (config: processes.exclude).", valueName: "pattern"))
+    var excludeProcesses: [String] = []
+
+    @Option(name: .customLong("include-unit"), help: ArgumentHelp("Report only listeners whose owner's systemd unit matches (config: units.include).", valueName: "pattern"))
+    var includeUnits: [String] = []
+
+    @Option(name: .customLong("exclude-unit"), help: ArgumentHelp("Leave out listeners whose owner's systemd unit matches (config: units.exclude).", valueName: "pattern"))
+    var excludeUnits: [String] = []
+
+    @Option(help: ArgumentHelp("At most this many listeners become series, the fullest first; the rest are counted in backlogd_listeners_left_out (config: max_listeners).", valueName: "n"))
+    var maxListeners: Int?
+
     @Option(help: ArgumentHelp("The deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT) runs at most this often (config: deep.min_interval; default 1s).", valueName: "duration"))
     var deepMinInterval: DurationArgument?
 
@@ -75,6 +96,7 @@ struct DaemonFlags: ParsableArguments {
         if let maxConnections, !(1...1_000_000).contains(maxConnections) {
             throw ValidationError("--max-connections: \(maxConnections) is out of range 1–1000000")
         }
+        if let maxListeners, maxListeners < 1 { throw ValidationError("--max-listeners: \(maxListeners) must be at least 1") }
         if let deepCpuBudget, !(0.0001...1).contains(deepCpuBudget) {
             throw ValidationError("--deep-cpu-budget: \(deepCpuBudget) is out of range 0.0001–1")
         }
@@ -97,6 +119,13 @@ struct DaemonFlags: ParsableArguments {
         if let peakWindow { c.peakWindow = peakWindow.seconds }
         if !includePorts.isEmpty { c.ports.include = includePorts.map(\.range) }
         if !excludePorts.isEmpty { c.ports.exclude = excludePorts.map(\.range) }
+        if !includeAddresses.isEmpty { c.selection.addresses.include = includeAddresses }
+        if !excludeAddresses.isEmpty { c.selection.addresses.exclude = excludeAddresses }
+        if !includeProcesses.isEmpty { c.selection.processes.include = includeProcesses }
+        if !excludeProcesses.isEmpty { c.selection.processes.exclude = excludeProcesses }
+        if !includeUnits.isEmpty { c.selection.units.include = includeUnits }
+        if !excludeUnits.isEmpty { c.selection.units.exclude = excludeUnits }
+        if let maxListeners { c.selection.maxListeners = maxListeners }
         if let deepMinInterval { c.deepMinInterval = deepMinInterval.seconds }
         if let deepCpuBudget { c.deepCPUBudget = deepCpuBudget }
         if let nearFullRatio { c.thresholds.nearFullRatio = nearFullRatio }

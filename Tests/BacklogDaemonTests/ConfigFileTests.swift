@@ -31,7 +31,16 @@ import Testing
               read_timeout: 3
               max_header_bytes: 4096
             log_level: debug
+            addresses:
+              exclude: ["127.0.0.2"]
+            processes:
+              include: [nginx, "php-fpm*"]
+            units:
+              exclude: "ssh.service"
+            max_listeners: 500
             """)
+        #expect(c.selection.addresses.exclude == ["127.0.0.2"] && c.selection.processes.include == ["nginx", "php-fpm*"])
+        #expect(c.selection.units.exclude == ["ssh.service"] && c.selection.maxListeners == 500)
         #expect(c.listen == [ListenAddress(host: "127.0.0.1", port: 9999), ListenAddress(host: "::1", port: 9999), ListenAddress(host: "", port: 8080)])
         #expect(c.interval == 0.5 && c.peakWindow == 60)
         #expect(c.ports == PortFilter(include: [80...80, 8000...8099], exclude: [8081...8081]))

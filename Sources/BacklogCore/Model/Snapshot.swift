@@ -20,6 +20,8 @@ public struct Snapshot: Sendable {
     public var unattributedOverflows: Double?
     /// Connections the stall tracker could not remember (it was full), since start.
     public var trackingDropped: UInt64?
+    /// Listeners left out by the series cap (`max_listeners`) in this collection.
+    public var listenersLeftOut = 0
     /// Owner lookups that found no process, by reason, since start; nil when owners are not looked up.
     public var ownerFailures: [Unattributed: UInt64]?
     /// Processes an owner scan did not get to (time budget), since start.

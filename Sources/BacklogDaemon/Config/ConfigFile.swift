@@ -58,6 +58,23 @@ public enum ConfigFile {
                     default: throw unknown(sub, line: subLine)
                     }
                 }
+            case "addresses", "processes", "units":
+                var f = PatternFilter()
+                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: key + ".") {
+                    let patterns = try (v.sequence.map(Array.init) ?? [v]).map { node throws(ConfigError) in try string(node, key: sub) }
+                    switch sub {
+                    case key + ".include": f.include = patterns
+                    case key + ".exclude": f.exclude = patterns
+                    default: throw unknown(sub, line: subLine)
+                    }
+                }
+                switch key {
+                case "addresses": config.selection.addresses = f
+                case "processes": config.selection.processes = f
+                default: config.selection.units = f
+                }
+            case "max_listeners":
+                config.selection.maxListeners = try integer(value, key: key, in: 1...10_000_000)
             case "deep":
                 for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "deep.") {
                     switch sub {

@@ -15,6 +15,8 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Window of `backlogd_listen_queue_peak`.
     public var peakWindow: Double = 15
     public var ports: PortFilter = .all
+    /// Address, process and unit patterns, and the series cap.
+    public var selection = ListenerSelection()
     /// Deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT): at most this often…
     public var deepMinInterval: Double = 1
     /// …and on average at most this fraction of one core.
@@ -71,6 +73,11 @@ public struct DaemonConfig: Sendable, Equatable {
         ]
         if !ports.include.isEmpty { parts.append("ports.include=\(ports.include.map(PortFilter.text).joined(separator: ","))") }
         if !ports.exclude.isEmpty { parts.append("ports.exclude=\(ports.exclude.map(PortFilter.text).joined(separator: ","))") }
+        for (name, f) in [("addresses", selection.addresses), ("processes", selection.processes), ("units", selection.units)] {
+            if !f.include.isEmpty { parts.append("\(name).include=\(f.include.joined(separator: ","))") }
+            if !f.exclude.isEmpty { parts.append("\(name).exclude=\(f.exclude.joined(separator: ","))") }
+        }
+        if let cap = selection.maxListeners { parts.append("max_listeners=\(cap)") }
         parts += [
             "deep.min_interval=\(DurationText.text(deepMinInterval))",
             "deep.cpu_budget=\(deepCPUBudget)",

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Address, process and unit filters and the series cap, through the executable.
+@Suite struct SelectionTests {
+    @Test func filtersAndCap() throws {
+        try withNamespace { ns in
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let dir = temporaryPath("select")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let (a, b) = try ns.enter { () throws -> (UInt16, UInt16) in
+                let full = try TestSockets.listenTCP("127.0.0.1", backlog: 1, bag: bag)
+                for _ in 0..<3 { _ = try TestSockets.connectTCP("127.0.0.1", port: full.port, bag: bag) }
+                return (full.port, try TestSockets.listenTCP("127.0.0.2", backlog: 8, bag: bag).port)
+            }
+            let other = try OwnershipTests.listenerProcess("bdfilter", port: 7073, in: ns, dir: dir)
+            defer { other.stop() }
+            func ports(_ args: [String]) throws -> [UInt16] {
+                let out = try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0"] + args, check: false).stdout
+                return try OnceDocument.decode(out).listeners.compactMap(\.port).sorted()
+            }
+            let all = try ports([])
+            #expect(Set(all) == [a, b, 7073])
+            #expect(try ports(["--exclude-address", "127.0.0.2"]) == [a, 7073].sorted())
+            #expect(try ports(["--include-address", "127.0.0.[2-9]"]) == [b])
+            #expect(try ports(["--exclude-process", "bdfil*"]) == [a, b].sorted())
+            #expect(try ports(["--include-process", "bdfilter"]) == [7073])
+            // The cap keeps the fullest and says how many it left out.
+            #expect(try ports(["--max-listeners", "1"]) == [a])
+            let text = try ns.exec([backlogdPath(), "--once", "--format", "prometheus", "--window", "0", "--max-listeners", "1"], check: false).stdout
+            #expect(MetricsText.value(text, "backlogd_listeners_left_out", ["netns": "host"]) == 2)
+            #expect(MetricsText.samples(text, "backlogd_listen_queue_length").count == 1)
+        }
+    }
+}
