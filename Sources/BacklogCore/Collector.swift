@@ -48,7 +48,7 @@ public final class Collector {
     /// growth over the window is known. Connections are dumped at the start and
     /// the end of the window (so "growing" rules have two looks); `window` 0 is
     /// a single dump of each.
-    public func collect(window: Double = 0, interval: Double = 0.25) -> Snapshot {
+    public func collect(window: Double = 0, interval: Double = 0.25, owners: SharedOwnerIndex = SharedOwnerIndex()) -> Snapshot {
         let start = ContinuousClock.now
         let first = window > 0 ? readNetstat().counters : nil
         let deep = DeepCollector(netns: netns, thresholds: thresholds, window: window + 1)
@@ -72,10 +72,10 @@ public final class Collector {
             WallClock.sleep(seconds: min(interval, window - elapsed))
         }
         deepResult = deep.collect(listeners: listeners, now: (ContinuousClock.now - start).seconds)
-        let owners = OwnerIndex()
-        listeners = Self.apply(owners.resolve(Set(listeners.map(\.inode)), now: 0), to: listeners)
-        ownerFailures = owners.failures
-        ownerScanSkipped = owners.skippedProcesses
+        let resolved = owners.resolve(Set(listeners.map(\.inode)), now: 0)
+        listeners = Self.apply(resolved.byInode, to: listeners)
+        ownerFailures = resolved.failures
+        ownerScanSkipped = resolved.skipped
         let (sysctls, sysctlStatus) = readSysctls()
         var deltas: [ListenCounter: UInt64]?
         if let first, let counters {

@@ -26,6 +26,12 @@ public struct Snapshot: Sendable {
     public var ownerFailures: [Unattributed: UInt64]?
     /// Processes an owner scan did not get to (time budget), since start.
     public var ownerScanSkipped: UInt64?
+    /// Namespaces that could not be joined, by reason, since start (set on the first snapshot of a tick).
+    public var netnsOpenFailures: [String: UInt64]?
+    /// Processes whose network namespace the last discovery could not read (no CAP_SYS_PTRACE).
+    public var netnsUnreadableProcesses: Int?
+    /// Who is in the namespace (not for `host`), for `backlogd_netns_info`.
+    public var netnsOwner: NetnsOwner?
 
     public init(
         netns: String = "host", timestamp: Double, windowSeconds: Double, listeners: [Listener],
@@ -49,4 +55,12 @@ public struct Snapshot: Sendable {
     }
 
     public var failedSources: [SourceStatus] { sources.filter { !$0.up } }
+
+    /// The snapshot of a namespace that could not be joined: no numbers, one failed source.
+    public static func unreachable(_ ns: WatchedNamespace, error: String, errorsTotal: UInt64 = 1) -> Snapshot {
+        var s = Snapshot(netns: ns.label, timestamp: WallClock.now(), windowSeconds: 0, listeners: [], netstat: nil, sysctls: [:],
+                         sources: [SourceStatus(name: "netns", up: false, error: error, durationSeconds: 0, errorsTotal: errorsTotal)])
+        s.netnsOwner = ns.owner
+        return s
+    }
 }
