@@ -5,6 +5,11 @@ import BacklogCore
 public enum OnceExitStatus {
     public static let collectionFailed: Int32 = 3
 
+    /// The worst over several namespaces.
+    public static func of(_ all: [Snapshot]) -> Int32 {
+        all.map(of).max() ?? 0
+    }
+
     public static func of(_ s: Snapshot) -> Int32 {
         if !s.failedSources.isEmpty { return collectionFailed }
         switch s.findings.map(\.severity).max() {

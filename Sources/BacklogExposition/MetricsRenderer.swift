@@ -16,6 +16,16 @@ public enum MetricsRenderer {
     }
 
     public static func families(_ s: Snapshot, version: String) -> [MetricFamily] {
+        families([s], version: version)
+    }
+
+    /// Every namespace's families (PrometheusText merges same-named ones), then the
+    /// process-wide ones once: owner lookups, build info.
+    public static func families(_ all: [Snapshot], version: String) -> [MetricFamily] {
+        all.flatMap(namespaceFamilies) + processFamilies(all, version: version)
+    }
+
+    static func namespaceFamilies(_ s: Snapshot) -> [MetricFamily] {
         var out: [MetricFamily] = []
         func perListener(_ name: String, _ help: String, _ value: (Listener) -> UInt32) {
             out.append(MetricFamily(name, .gauge, help: help, samples: s.listeners.map {
@@ -58,24 +68,51 @@ public enum MetricsRenderer {
                                     let where_ = f.listener.map(listenerLabels) ?? ns
                                     return Sample(where_ + [("kind", f.kind), ("severity", f.severity.rawValue)], .int(1))
                                 }))
-        out += selfMetrics(s, version: version)
+        out += selfMetrics(s)
+        out.append(MetricFamily("backlogd_netns_info", .gauge,
+            help: "1 per watched network namespace; pid, unit and container of the lowest-numbered process in it, where one was seen (empty for host and for a named namespace nobody is in).",
+            samples: [Sample(ns + [("pid", s.netnsOwner.map { String($0.pid) } ?? ""), ("unit", s.netnsOwner?.unit ?? ""),
+                                   ("container", s.netnsOwner?.container ?? "")], .int(1))]))
         return out
     }
 
-    /// Who owns each listener: pid in the info series (never in every series), lookup failures.
+    /// Who owns each listener: pid in the info series (never in every series).
     static func ownerFamilies(_ s: Snapshot) -> [MetricFamily] {
-        guard let failures = s.ownerFailures else { return [] }
+        guard s.ownerFailures != nil else { return [] }
         return [
             MetricFamily("backlogd_listener_info", .gauge,
                 help: "1 per listener; labels of the listener plus the owning process's pid (empty when unknown). Owner: the socket inode among /proc/<pid>/fd links; unit from that process's cgroup.",
                 samples: s.listeners.map { Sample(listenerLabels($0) + [("pid", $0.owner.map { String($0.pid) } ?? "")], .int(1)) }),
+        ]
+    }
+
+    /// Owner lookups (one index for all namespaces) and the build: once per process.
+    static func processFamilies(_ all: [Snapshot], version: String) -> [MetricFamily] {
+        var out: [MetricFamily] = []
+        if let s = all.first(where: { $0.ownerFailures != nil }), let failures = s.ownerFailures {
+            out += [
             MetricFamily("backlogd_owner_lookups_failed_total", .counter,
                 help: "Owner lookups that found no process, by reason: no_permission (other users' /proc/<pid>/fd unreadable: CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE), not_found, scan_incomplete (time budget).",
                 samples: Unattributed.allCases.map { Sample([("reason", $0.rawValue)], .uint(failures[$0] ?? 0)) }),
             MetricFamily("backlogd_owner_scan_skipped_total", .counter,
                 help: "Processes an owner scan did not get to because it ran out of its time budget.",
                 samples: [Sample([], .uint(s.ownerScanSkipped ?? 0))]),
-        ]
+            ]
+        }
+        if let failures = all.first(where: { $0.netnsOpenFailures != nil })?.netnsOpenFailures {
+            out.append(MetricFamily("backlogd_netns_open_failed_total", .counter,
+                help: "Network namespaces that could not be joined, by reason: no_permission (setns needs CAP_SYS_ADMIN; /proc/PID/ns/net of another user needs CAP_SYS_PTRACE), gone (vanished before it was joined), other. Each namespace counts once per appearance; one that stays unreachable shows backlogd_source_up{source=\"netns\"} 0.",
+                samples: ["no_permission", "gone", "other"].map { Sample([("reason", $0)], .uint(failures[$0] ?? 0)) }))
+        }
+        if let unreadable = all.first(where: { $0.netnsUnreadableProcesses != nil })?.netnsUnreadableProcesses {
+            out.append(MetricFamily("backlogd_netns_unreadable_processes", .gauge,
+                help: "Processes whose /proc/<pid>/ns/net the last namespace discovery could not read (another user's: needs CAP_SYS_PTRACE); their namespaces are not watched unless named in /run/netns.",
+                samples: [Sample([], .int(Int64(unreadable)))]))
+        }
+        out.append(MetricFamily("backlogd_build_info", .gauge,
+                                help: "1; the running backlogd's version.",
+                                samples: [Sample([("version", version)], .int(1))]))
+        return out
     }
 
     /// Per-listener connection families: only for listeners a deep dump has covered.
@@ -138,16 +175,16 @@ public enum MetricsRenderer {
         return out
     }
 
-    static func selfMetrics(_ s: Snapshot, version: String) -> [MetricFamily] {
+    static func selfMetrics(_ s: Snapshot) -> [MetricFamily] {
         let leftOut = MetricFamily("backlogd_listeners_left_out", .gauge,
             help: "Listeners matching the filters but left out by the series cap (max_listeners) in the last collection; the fullest are kept.",
             samples: [Sample([("netns", s.netns)], .int(Int64(s.listenersLeftOut)))])
-        return [leftOut] + sourceMetrics(s, version: version)
+        return [leftOut] + sourceMetrics(s)
     }
 
-    static func sourceMetrics(_ s: Snapshot, version: String) -> [MetricFamily] {
+    static func sourceMetrics(_ s: Snapshot) -> [MetricFamily] {
         func bySource(_ v: (SourceStatus) -> SampleValue) -> [Sample] {
-            s.sources.map { Sample([("source", $0.name)], v($0)) }
+            s.sources.map { Sample([("netns", s.netns), ("source", $0.name)], v($0)) }
         }
         return [
             MetricFamily("backlogd_collect_duration_seconds", .gauge,
@@ -155,7 +192,7 @@ public enum MetricsRenderer {
                          samples: bySource { .double($0.durationSeconds) }),
             MetricFamily("backlogd_collect_last_success_timestamp_seconds", .gauge,
                          help: "Unix time of each source's last successful collection.",
-                         samples: s.sources.compactMap { st in st.lastSuccess.map { Sample([("source", st.name)], .double($0)) } }),
+                         samples: s.sources.compactMap { st in st.lastSuccess.map { Sample([("netns", s.netns), ("source", st.name)], .double($0)) } }),
             MetricFamily("backlogd_collect_errors_total", .counter,
                          help: "Collections of each source that failed.",
                          samples: bySource { .uint($0.errorsTotal) }),
@@ -165,13 +202,14 @@ public enum MetricsRenderer {
             MetricFamily("backlogd_source_up", .gauge,
                          help: "1 if the source's last collection succeeded, 0 if it failed.",
                          samples: bySource { .int($0.up ? 1 : 0) }),
-            MetricFamily("backlogd_build_info", .gauge,
-                         help: "1; the running backlogd's version.",
-                         samples: [Sample([("version", version)], .int(1))]),
         ]
     }
 
     public static func render(_ s: Snapshot, version: String) -> String {
-        PrometheusText.render(families(s, version: version))
+        render([s], version: version)
+    }
+
+    public static func render(_ all: [Snapshot], version: String) -> String {
+        PrometheusText.render(families(all, version: version))
     }
 }

@@ -140,9 +140,19 @@ public struct SnapshotDocument: Encodable, Sendable {
         }
     }
 
+    public struct NetnsOwnerEntry: Encodable, Sendable {
+        var pid: Int32
+        var unit: String?
+        var container: String?
+    }
+
     var schema: Int
     var version: String
     var netns: String
+    /// Who is in the namespace (the lowest pid), when it is not `host`.
+    var netnsOwner: NetnsOwnerEntry?
+    /// The other namespaces watched (`--all-namespaces`, `namespaces.all`), each a document like this one.
+    var namespaces: [SnapshotDocument]?
     var timestamp: Double
     var windowSeconds: Double
     var listeners: [ListenerEntry]
@@ -155,11 +165,20 @@ public struct SnapshotDocument: Encodable, Sendable {
     var trackingDropped: UInt64?
 
     enum CodingKeys: String, CodingKey {
-        case schema, version, netns, timestamp, listeners, counters, sysctls, findings, sources
+        case schema, version, netns, timestamp, listeners, counters, sysctls, findings, sources, namespaces
+        case netnsOwner = "netns_owner"
         case windowSeconds = "window_seconds"
         case deepIntervalSeconds = "deep_interval_seconds"
         case unattributedOverflows = "unattributed_overflows"
         case trackingDropped = "tracking_dropped"
+    }
+
+    /// The first namespace at the top (host, or the one asked for), the others under `namespaces`.
+    public init(_ all: [Snapshot], version: String, commandLines: Bool = true) {
+        self.init(all[0], version: version, commandLines: commandLines)
+        if all.count > 1 {
+            namespaces = all.dropFirst().map { SnapshotDocument($0, version: version, commandLines: commandLines) }
+        }
     }
 
     /// `commandLines`: false for /snapshot (served over HTTP), true for --once (local).
@@ -167,6 +186,7 @@ public struct SnapshotDocument: Encodable, Sendable {
         schema = Self.schema
         self.version = version
         netns = s.netns
+        netnsOwner = s.netnsOwner.map { NetnsOwnerEntry(pid: $0.pid, unit: $0.unit, container: $0.container) }
         timestamp = s.timestamp
         windowSeconds = s.windowSeconds
         listeners = s.listeners.map { ListenerEntry($0, commandLines: commandLines) }

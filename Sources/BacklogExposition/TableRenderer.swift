@@ -3,8 +3,17 @@ import BacklogCore
 /// The human table of `backlogd --once`: findings first, then one row per
 /// listener (fullest first), then counters and sysctls.
 public enum TableRenderer {
+    /// Several namespaces: one section each, separated by a blank line.
+    public static func render(_ all: [Snapshot], version: String) -> String {
+        all.map { render($0, version: version) }.joined(separator: "\n")
+    }
+
     public static func render(_ s: Snapshot, version: String) -> String {
-        var out = "backlogd \(version): netns \(s.netns), \(s.listeners.count) listeners"
+        var out = "backlogd \(version): netns \(printable(s.netns))"
+        if let o = s.netnsOwner {
+            out += " (pid \(o.pid)" + (o.unit.map { ", " + printable($0) } ?? "") + ")"
+        }
+        out += ", \(s.listeners.count) listeners"
         out += s.windowSeconds > 0 ? ", sampled over \(formatSeconds(s.windowSeconds))\n" : ", single dump\n"
 
         let failed = s.failedSources

@@ -7,7 +7,8 @@ import Synchronization
 /// first request that needs it: scrapes cost the same however many sockets
 /// the host has, and ticks that nobody scrapes cost no rendering.
 public final class ServedSnapshot: Sendable {
-    public let snapshot: Snapshot
+    /// One per watched namespace, host first.
+    public let snapshots: [Snapshot]
     public let version: String
     /// Monotonic seconds when it was published (for /healthz staleness).
     public let publishedAt: ContinuousClock.Instant
@@ -19,8 +20,9 @@ public final class ServedSnapshot: Sendable {
     }
     private let bodies = Mutex(Bodies())
 
-    public init(_ snapshot: Snapshot, version: String) {
-        self.snapshot = snapshot
+    public init(_ snapshots: [Snapshot], version: String) {
+        precondition(!snapshots.isEmpty, "host is always collected")
+        self.snapshots = snapshots
         self.version = version
         self.publishedAt = .now
     }
@@ -31,7 +33,7 @@ public final class ServedSnapshot: Sendable {
 
     public var metrics: ByteBuffer {
         if let m = bodies.withLock({ $0.metrics }) { return m }
-        let m = ByteBuffer(string: MetricsRenderer.render(snapshot, version: version))
+        let m = ByteBuffer(string: MetricsRenderer.render(snapshots, version: version))
         return bodies.withLock { b in
             if b.metrics == nil { b.metrics = m }
             return b.metrics!
@@ -57,7 +59,7 @@ public final class ServedSnapshot: Sendable {
 
     public var json: ByteBuffer {
         if let j = bodies.withLock({ $0.json }) { return j }
-        let j = ByteBuffer(string: JSONRenderer.render(snapshot, version: version, commandLines: false))
+        let j = ByteBuffer(string: JSONRenderer.render(snapshots, version: version, commandLines: false))
         return bodies.withLock { b in
             if b.json == nil { b.json = j }
             return b.json!
@@ -77,8 +79,8 @@ public final class SnapshotStore: Sendable {
         self.indexPage = ByteBuffer(string: IndexPage.html(version: version))
     }
 
-    public func publish(_ snapshot: Snapshot) {
-        let served = ServedSnapshot(snapshot, version: version)
+    public func publish(_ snapshots: [Snapshot]) {
+        let served = ServedSnapshot(snapshots, version: version)
         current.withLock { $0 = served }
     }
 

@@ -56,7 +56,7 @@ import Testing
         #expect(!text.contains("backlogd_tcp_syncookies_sent_total"))
         #expect(text.contains("# HELP backlogd_tcp_listen_overflows_total TcpExt ListenOverflows"))
         #expect(text.contains("backlogd_build_info{version=\"9.9\"} 1\n"))
-        #expect(text.contains("backlogd_collect_duration_seconds{source=\"tcp\"} 0.5\n"))
+        #expect(text.contains("backlogd_collect_duration_seconds{netns=\"host\",source=\"tcp\"} 0.5\n"))
     }
 
     @Test func tableShowsFullAndEscapesControlCharacters() {

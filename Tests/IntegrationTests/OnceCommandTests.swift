@@ -89,9 +89,9 @@ import Testing
             #expect(snap.failedSources.allSatisfy { $0.error?.contains("/nonexistent") == true })
             let text = MetricsRenderer.render(snap, version: "test")
             #expect(!text.contains("backlogd_tcp_listen_overflows_total"), "no counter rather than a zero")
-            #expect(text.contains("backlogd_source_up{source=\"netstat\"} 0"))
-            #expect(text.contains("backlogd_collect_errors_total{source=\"netstat\"} 1"))
-            #expect(text.contains("backlogd_source_up{source=\"tcp\"} 1"))
+            #expect(text.contains("backlogd_source_up{netns=\"host\",source=\"netstat\"} 0"))
+            #expect(text.contains("backlogd_collect_errors_total{netns=\"host\",source=\"netstat\"} 1"))
+            #expect(text.contains("backlogd_source_up{netns=\"host\",source=\"tcp\"} 1"))
             let table = TableRenderer.render(snap, version: "test")
             #expect(table.contains("ERROR    source netstat failed"))
         }

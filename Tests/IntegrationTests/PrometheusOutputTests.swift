@@ -46,7 +46,7 @@ import Glibc
             #expect(lines.contains { $0.hasPrefix("backlogd_tcp_listen_overflows_total{netns=\"host\"} ") && !$0.hasSuffix(" 0") })
             #expect(lines.contains("backlogd_sysctl{netns=\"host\",name=\"net.core.somaxconn\"} 4096"))
             for source in ["tcp", "unix", "netstat", "sysctl"] {
-                #expect(lines.contains("backlogd_source_up{source=\"\(source)\"} 1"))
+                #expect(lines.contains("backlogd_source_up{netns=\"host\",source=\"\(source)\"} 1"))
             }
             // Every family once, with HELP and TYPE, in sorted order; no duplicate series.
             let types = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
