@@ -14,7 +14,7 @@ struct Backlogd: ParsableCommand {
         abstract: "Watches the kernel's TCP and UNIX listen queues and exports them to Prometheus.",
         usage: """
             backlogd [--config <file>] [--listen <host:port> ...] [--log-level <level>] [options]
-            backlogd --once [--format table|json|prometheus] [--window <duration>] [--config <file>]
+            backlogd --once [--format table|json|prometheus] [--window <duration>] [--netns <name> | --all-namespaces] [--config <file>]
             backlogd --check-config [--config <file>]
             """,
         discussion: """
@@ -53,6 +53,11 @@ struct Backlogd: ParsableCommand {
     var window: WindowDuration = WindowDuration(seconds: 1)
 
     @Option(help: ArgumentHelp(
+        "With --once: sample the named network namespace (/run/netns/NAME, as `ip netns`) instead of backlogd's own. Needs CAP_SYS_ADMIN.",
+        valueName: "name"))
+    var netns: String?
+
+    @Option(help: ArgumentHelp(
         "Config file (YAML). Without this flag \(DaemonConfig.defaultPath) is read if it exists; a named file must exist.",
         valueName: "file"))
     var config: String?
@@ -62,6 +67,11 @@ struct Backlogd: ParsableCommand {
 
     @OptionGroup(title: "Daemon settings")
     var settings: DaemonFlags
+
+    func validate() throws {
+        if netns != nil && !once { throw ValidationError("--netns is for --once; the daemon watches namespaces with --all-namespaces (config: namespaces.all)") }
+        if netns != nil && settings.allNamespaces { throw ValidationError("--netns and --all-namespaces exclude each other") }
+    }
 
     mutating func run() throws {
         if !once && !checkConfig {
@@ -90,20 +100,46 @@ struct Backlogd: ParsableCommand {
     }
 
     private func runOnce(_ effective: DaemonConfig) throws {
-        let collector = Collector(filter: effective.ports, thresholds: effective.thresholds)
-        collector.selection = effective.selection
-        let snapshot = collector.collect(window: window.seconds)
+        let (namespaces, unreadable) = try onceNamespaces(effective)
+        let snapshots: [Snapshot]
+        if namespaces.count == 1 && namespaces[0].isHost && unreadable == nil {
+            snapshots = [effective.collectorSettings.makeCollector(netns: WatchedNamespace.hostLabel).collect(window: window.seconds)]
+        } else {
+            snapshots = NamespaceOnce.collect(namespaces, window: window.seconds, settings: effective.collectorSettings,
+                                              unreadable: unreadable)
+        }
         let version = BacklogdVersion.current
         switch format {
-        case .table: print(TableRenderer.render(snapshot, version: version), terminator: "")
-        case .json: print(JSONRenderer.render(snapshot, version: version), terminator: "")
-        case .prometheus: print(MetricsRenderer.render(snapshot, version: version), terminator: "")
+        case .table: print(TableRenderer.render(snapshots, version: version), terminator: "")
+        case .json: print(JSONRenderer.render(snapshots, version: version), terminator: "")
+        case .prometheus: print(MetricsRenderer.render(snapshots, version: version), terminator: "")
         }
-        let status = OnceExitStatus.of(snapshot)
+        let status = OnceExitStatus.of(snapshots)
         if status == OnceExitStatus.collectionFailed {
-            let reasons = snapshot.failedSources.map { "\($0.name): \($0.error ?? "failed")" }
+            let reasons = snapshots.flatMap { s in
+                s.failedSources.map { (s.netns == WatchedNamespace.hostLabel ? "" : "netns \(s.netns): ") + "\($0.name): \($0.error ?? "failed")" }
+            }
             StandardError.line("backlogd: could not collect: \(reasons.joined(separator: "; "))")
         }
         throw ExitCode(status)
+    }
+
+    /// backlogd's own namespace; or `--netns NAME`; or every namespace the filters admit
+    /// (with the number of processes whose namespace could not be read).
+    private func onceNamespaces(_ effective: DaemonConfig) throws -> ([WatchedNamespace], Int?) {
+        let discovery = NetnsDiscovery()
+        if let netns {
+            // From a scan when it has a process in it (for its pid), else from its name alone.
+            if let ns = discovery.scan().namespaces.first(where: { !$0.isHost && $0.label == netns }) ?? discovery.named(netns) {
+                return ([ns], nil)
+            }
+            if netns == WatchedNamespace.hostLabel { return ([discovery.scan().namespaces[0]], nil) }
+            StandardError.line("backlogd: could not collect: --netns \(netns): no such namespace in \(discovery.runNetns)")
+            throw ExitCode(OnceExitStatus.collectionFailed)
+        }
+        guard effective.namespaces.all else { return ([WatchedNamespace(label: WatchedNamespace.hostLabel, inode: 0, path: nil)], nil) }
+        // backlogd's own is always sampled; the filters choose among the others.
+        let found = discovery.scan()
+        return (found.namespaces.filter { $0.isHost || effective.namespaces.filter.admits($0.label) }, found.unreadable)
     }
 }

@@ -44,6 +44,12 @@ struct DaemonFlags: ParsableArguments {
     @Option(name: .customLong("exclude-unit"), help: ArgumentHelp("Leave out listeners whose owner's systemd unit matches (config: units.exclude).", valueName: "pattern"))
     var excludeUnits: [String] = []
 
+    @Flag(help: "Watch every network namespace, not only backlogd's own: the named ones (/run/netns) and those of running processes (config: namespaces.all).")
+    var allNamespaces = false
+    @Option(name: .customLong("include-netns"), help: ArgumentHelp("Watch only namespaces whose netns label matches (repeatable; host, a /run/netns name, ns:<inode>; config: namespaces.include).", valueName: "pattern"))
+    var includeNetns: [String] = []
+    @Option(name: .customLong("exclude-netns"), help: ArgumentHelp("Leave out namespaces whose netns label matches (repeatable; config: namespaces.exclude).", valueName: "pattern"))
+    var excludeNetns: [String] = []
     @Option(help: ArgumentHelp("At most this many listeners become series, the fullest first; the rest are counted in backlogd_listeners_left_out (config: max_listeners).", valueName: "n"))
     var maxListeners: Int?
 
@@ -126,6 +132,9 @@ struct DaemonFlags: ParsableArguments {
         if !includeUnits.isEmpty { c.selection.units.include = includeUnits }
         if !excludeUnits.isEmpty { c.selection.units.exclude = excludeUnits }
         if let maxListeners { c.selection.maxListeners = maxListeners }
+        if allNamespaces { c.namespaces.all = true }
+        if !includeNetns.isEmpty { c.namespaces.filter.include = includeNetns }
+        if !excludeNetns.isEmpty { c.namespaces.filter.exclude = excludeNetns }
         if let deepMinInterval { c.deepMinInterval = deepMinInterval.seconds }
         if let deepCpuBudget { c.deepCPUBudget = deepCpuBudget }
         if let nearFullRatio { c.thresholds.nearFullRatio = nearFullRatio }

@@ -38,7 +38,12 @@ import Testing
             units:
               exclude: "ssh.service"
             max_listeners: 500
+            namespaces:
+              all: true
+              include: ["ns:*", "prod-*"]
+              exclude: [host]
             """)
+        #expect(c.namespaces == DaemonConfig.NamespaceSettings(all: true, filter: PatternFilter(include: ["ns:*", "prod-*"], exclude: ["host"])))
         #expect(c.selection.addresses.exclude == ["127.0.0.2"] && c.selection.processes.include == ["nginx", "php-fpm*"])
         #expect(c.selection.units.exclude == ["ssh.service"] && c.selection.maxListeners == 500)
         #expect(c.listen == [ListenAddress(host: "127.0.0.1", port: 9999), ListenAddress(host: "::1", port: 9999), ListenAddress(host: "", port: 8080)])
@@ -68,6 +73,8 @@ import Testing
         ("ports: 80\n", 1, "ports: expected a mapping"),
         ("listen: [127.0.0.1:1\n", 2, "not valid YAML"),
         ("- a\n- b\n", 1, "expected a mapping"),
+        ("namespaces:\n  all: yes\n", 2, "namespaces.all: 'yes' is not true or false"),
+        ("namespaces:\n  every: true\n", 2, "namespaces.every: unknown key"),
     ] as [(String, Int, String)])
     func errorsNameKeyAndLine(text: String, line: Int, message: String) {
         do {

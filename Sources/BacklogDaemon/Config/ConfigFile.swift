@@ -61,10 +61,9 @@ public enum ConfigFile {
             case "addresses", "processes", "units":
                 var f = PatternFilter()
                 for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: key + ".") {
-                    let patterns = try (v.sequence.map(Array.init) ?? [v]).map { node throws(ConfigError) in try string(node, key: sub) }
                     switch sub {
-                    case key + ".include": f.include = patterns
-                    case key + ".exclude": f.exclude = patterns
+                    case key + ".include": f.include = try patterns(v, key: sub)
+                    case key + ".exclude": f.exclude = try patterns(v, key: sub)
                     default: throw unknown(sub, line: subLine)
                     }
                 }
@@ -72,6 +71,15 @@ public enum ConfigFile {
                 case "addresses": config.selection.addresses = f
                 case "processes": config.selection.processes = f
                 default: config.selection.units = f
+                }
+            case "namespaces":
+                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "namespaces.") {
+                    switch sub {
+                    case "namespaces.all": config.namespaces.all = try boolean(v, key: sub)
+                    case "namespaces.include": config.namespaces.filter.include = try patterns(v, key: sub)
+                    case "namespaces.exclude": config.namespaces.filter.exclude = try patterns(v, key: sub)
+                    default: throw unknown(sub, line: subLine)
+                    }
                 }
             case "max_listeners":
                 config.selection.maxListeners = try integer(value, key: key, in: 1...10_000_000)
@@ -145,6 +153,19 @@ public enum ConfigFile {
     static func string(_ node: Node, key: String) throws(ConfigError) -> String {
         guard let s = node.scalar?.string else { throw ConfigError(key: key, line: line(node), "expected a single value") }
         return s
+    }
+
+    static func patterns(_ node: Node, key: String) throws(ConfigError) -> [String] {
+        try (node.sequence.map(Array.init) ?? [node]).map { n throws(ConfigError) in try string(n, key: key) }
+    }
+
+    static func boolean(_ node: Node, key: String) throws(ConfigError) -> Bool {
+        let s = try string(node, key: key)
+        switch s {
+        case "true": return true
+        case "false": return false
+        default: throw ConfigError(key: key, line: line(node), "'\(s)' is not true or false")
+        }
     }
 
     static func duration(_ node: Node, key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {

@@ -17,6 +17,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var ports: PortFilter = .all
     /// Address, process and unit patterns, and the series cap.
     public var selection = ListenerSelection()
+    /// Other network namespaces: watched when `all`; which ones by label pattern.
+    public var namespaces = NamespaceSettings()
     /// Deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT): at most this often…
     public var deepMinInterval: Double = 1
     /// …and on average at most this fraction of one core.
@@ -38,7 +40,24 @@ public struct DaemonConfig: Sendable, Equatable {
         public init() {}
     }
 
+    public struct NamespaceSettings: Sendable, Equatable {
+        /// Watch every namespace (named ones under /run/netns, those of processes), not only backlogd's own.
+        public var all = false
+        /// Patterns on the `netns` label (`host`, a name, `ns:<inode>`).
+        public var filter = PatternFilter()
+
+        public init(all: Bool = false, filter: PatternFilter = PatternFilter()) {
+            self.all = all
+            self.filter = filter
+        }
+    }
+
     public init() {}
+
+    /// The collector's part of the settings.
+    public var collectorSettings: CollectorSettings {
+        CollectorSettings(ports: ports, selection: selection, thresholds: thresholds)
+    }
 
     /// Checks ranges (for values from flags; the file parser checks them as it reads)
     /// and values that are fine alone but not together.
@@ -78,6 +97,9 @@ public struct DaemonConfig: Sendable, Equatable {
             if !f.exclude.isEmpty { parts.append("\(name).exclude=\(f.exclude.joined(separator: ","))") }
         }
         if let cap = selection.maxListeners { parts.append("max_listeners=\(cap)") }
+        parts.append("namespaces.all=\(namespaces.all)")
+        if !namespaces.filter.include.isEmpty { parts.append("namespaces.include=\(namespaces.filter.include.joined(separator: ","))") }
+        if !namespaces.filter.exclude.isEmpty { parts.append("namespaces.exclude=\(namespaces.filter.exclude.joined(separator: ","))") }
         parts += [
             "deep.min_interval=\(DurationText.text(deepMinInterval))",
             "deep.cpu_budget=\(deepCPUBudget)",
