@@ -2,63 +2,57 @@ import BacklogCore
 import Dispatch
 import Synchronization
 
-/// The fast tick: on a DispatchSourceTimer, dumps listeners and reads counters and
-/// sysctls, folds them into the queue history and publishes an immutable Snapshot.
-/// Scrapes only read what was published; a slow tick delays the next tick (Dispatch
-/// coalesces), never a scrape. All mutable state lives on `queue`.
+/// The fast tick: on a DispatchSourceTimer, every watched namespace dumps its
+/// listeners and reads its counters and sysctls (each on its own thread, at the
+/// same time), and the results are published together as immutable Snapshots.
+/// Scrapes only read what was published; a slow tick delays the next tick
+/// (Dispatch coalesces), never a scrape. Mutable state lives on `queue`.
 public final class CollectionLoop: @unchecked Sendable {
     public struct Settings: Sendable, Equatable {
         public var interval: Double
         public var peakWindow: Double
-        public var ports: PortFilter
-        public var selection: ListenerSelection
-        public var thresholds: Thresholds
+        public var collector: CollectorSettings
+        public var namespaces: DaemonConfig.NamespaceSettings
         public var deepMinInterval: Double
         public var deepCPUBudget: Double
 
-        public init(interval: Double, peakWindow: Double, ports: PortFilter, selection: ListenerSelection = ListenerSelection(),
-                    thresholds: Thresholds = Thresholds(), deepMinInterval: Double = 1, deepCPUBudget: Double = 0.01) {
+        public init(interval: Double, peakWindow: Double, collector: CollectorSettings = CollectorSettings(),
+                    namespaces: DaemonConfig.NamespaceSettings = .init(),
+                    deepMinInterval: Double = 1, deepCPUBudget: Double = 0.01) {
             self.interval = interval
             self.peakWindow = peakWindow
-            self.ports = ports
-            self.selection = selection
-            self.thresholds = thresholds
+            self.collector = collector
+            self.namespaces = namespaces
             self.deepMinInterval = deepMinInterval
             self.deepCPUBudget = deepCPUBudget
         }
     }
 
     private let queue = DispatchQueue(label: "backlogd.collect.fast")
-    private let collector: Collector
-    private var history: QueueHistory
     private var settings: Settings
+    /// What the deep tick reads (it runs on its own queue).
+    private let shared: LockedBox<Settings>
     private var timer: DispatchSourceTimer?
     private let started = ContinuousClock.now
-    private let publish: @Sendable (Snapshot) -> Void
-    private let afterTick: @Sendable (Snapshot) -> Void
-    private var deep: DeepLoop!
-    /// The last tick's listeners (with peaks), for the deep tick to match against.
-    private let lastListeners = LockedBox<[Listener]>([])
+    private let publish: @Sendable ([Snapshot]) -> Void
+    private let afterTick: @Sendable ([Snapshot]) -> Void
+    private let registry: NamespaceRegistry
+    private let deep: DeepLoop
 
-    /// `publish` hands each snapshot to the HTTP side; `afterTick` runs on the timer
-    /// path after it (watchdog, first-tick readiness).
+    /// `publish` hands each tick's snapshots (host first) to the HTTP side;
+    /// `afterTick` runs on the timer path after it (watchdog, first-tick readiness).
     public init(
-        settings: Settings, publish: @escaping @Sendable (Snapshot) -> Void,
-        afterTick: @escaping @Sendable (Snapshot) -> Void = { _ in }
+        settings: Settings, publish: @escaping @Sendable ([Snapshot]) -> Void,
+        afterTick: @escaping @Sendable ([Snapshot]) -> Void = { _ in }
     ) {
         self.settings = settings
-        self.collector = Collector(filter: settings.ports, thresholds: settings.thresholds)
-        self.collector.selection = settings.selection
-        self.history = QueueHistory(window: settings.peakWindow)
+        self.shared = LockedBox(settings)
+        let host = WatchedNamespace(label: WatchedNamespace.hostLabel, inode: NetnsInode.ofProcess() ?? 0, path: nil)
+        // backlogd's own namespace needs no thread of its own: nothing can fail.
+        self.registry = NamespaceRegistry(host: try! NamespaceCollection(host, settings: settings))
         self.publish = publish
         self.afterTick = afterTick
-        let last = lastListeners
-        self.deep = DeepLoop(pacing: Self.pacing(settings), thresholds: settings.thresholds, window: settings.peakWindow,
-                             listeners: { last.value })
-    }
-
-    static func pacing(_ s: Settings) -> DeepLoop.Pacing {
-        DeepLoop.Pacing(minInterval: s.deepMinInterval, cpuBudget: s.deepCPUBudget)
+        self.deep = DeepLoop(registry: registry, settings: shared)
     }
 
     public func start() {
@@ -67,28 +61,26 @@ public final class CollectionLoop: @unchecked Sendable {
         deep.start(after: settings.interval)
     }
 
-    /// Applies new settings from the next tick on (config reload).
+    /// Applies new settings from the next tick on (config reload); namespaces
+    /// are picked up or dropped at the next deep tick.
     public func update(_ new: Settings) {
         queue.async { [self] in
             guard new != settings else { return }
             let intervalChanged = new.interval != settings.interval
             settings = new
-            collector.filter = new.ports
-            collector.selection = new.selection
-            collector.thresholds = new.thresholds
-            history.window = new.peakWindow
-            deep.update(pacing: Self.pacing(new), thresholds: new.thresholds, window: new.peakWindow)
+            shared.value = new
             if intervalChanged { schedule() }
         }
     }
 
-    /// Stops the timer; a tick in progress finishes first.
+    /// Stops the timers (a tick in progress finishes first) and leaves every namespace.
     public func stop() {
         deep.stop()
         queue.sync {
             timer?.cancel()
             timer = nil
         }
+        registry.closeAll()
     }
 
     private func schedule() {
@@ -103,12 +95,23 @@ public final class CollectionLoop: @unchecked Sendable {
 
     private func tick() {
         let now = (ContinuousClock.now - started).seconds
-        let (result, interval, owners) = deep.current
-        let snapshot = collector.tick(history: &history, now: now, maxStep: max(settings.interval * 4, 1),
-                                      deep: result, deepInterval: interval, owners: owners)
-        lastListeners.value = snapshot.listeners
-        publish(snapshot)
-        afterTick(snapshot)
+        let (interval, owners) = deep.current
+        let all = registry.current
+        let group = DispatchGroup()
+        // Other namespaces on their threads first, then ours here, meanwhile.
+        for c in all.filter({ !$0.namespace.isHost }) + all.filter(\.namespace.isHost) {
+            group.enter()
+            c.tick(now: now, settings: settings, deepInterval: interval, owners: owners) { group.leave() }
+        }
+        // A namespace that has not answered by then shows its previous snapshot.
+        _ = group.wait(timeout: .now() + .milliseconds(Int(max(settings.interval, 1) * 1000)))
+        var snapshots = all.compactMap { $0.latest.value } + registry.unreachable
+        guard !snapshots.isEmpty else { return }
+        SeriesCap.apply(&snapshots, cap: settings.collector.selection.maxListeners)
+        snapshots[0].netnsOpenFailures = registry.openFailures
+        snapshots[0].netnsUnreadableProcesses = registry.unreadableProcesses
+        publish(snapshots)
+        afterTick(snapshots)
     }
 }
 

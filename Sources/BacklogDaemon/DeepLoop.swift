@@ -3,9 +3,11 @@ import Dispatch
 import Synchronization
 
 /// The deep tick, on its own queue so a slow one never delays the fast tick:
-/// dumps SYN-RECV / ESTABLISHED / CLOSE_WAIT for the ports that listen, then
-/// waits max(min interval, CPU cost / budget) — every second on a small host,
-/// tens of seconds on one with hundreds of thousands of sockets.
+/// finds the namespaces to watch (when all are enabled), dumps SYN-RECV /
+/// ESTABLISHED / CLOSE_WAIT for the ports that listen in each, looks up the
+/// owners of new listeners, then waits max(min interval, CPU cost / budget):
+/// every second on a small host, tens of seconds on one with hundreds of
+/// thousands of sockets.
 final class DeepLoop: @unchecked Sendable {
     struct Pacing: Sendable, Equatable {
         var minInterval: Double
@@ -14,37 +16,29 @@ final class DeepLoop: @unchecked Sendable {
     }
 
     private let queue = DispatchQueue(label: "backlogd.collect.deep")
-    private let collector: DeepCollector
-    private let listeners: @Sendable () -> [Listener]
+    private let registry: NamespaceRegistry
+    private let settings: LockedBox<CollectionLoop.Settings>
     private let started = ContinuousClock.now
+    private let discovery = NetnsDiscovery()
+    /// One for all namespaces: socket inodes are unique host-wide.
+    private let owners = SharedOwnerIndex()
     // Queue-confined.
-    private var pacing: Pacing
     private var running = false
     private var generation = 0
-    private let owners = OwnerIndex()
     // Read by the fast tick.
-    private let latest = Mutex<(result: DeepResult?, interval: Double?, owners: OwnerSnapshot?)>((nil, nil, nil))
+    private let latest = Mutex<(interval: Double?, owners: OwnerSnapshot?)>((nil, nil))
 
-    init(pacing: Pacing, thresholds: Thresholds, window: Double, listeners: @escaping @Sendable () -> [Listener]) {
-        self.pacing = pacing
-        self.collector = DeepCollector(thresholds: thresholds, window: window)
-        self.listeners = listeners
+    init(registry: NamespaceRegistry, settings: LockedBox<CollectionLoop.Settings>) {
+        self.registry = registry
+        self.settings = settings
     }
 
-    var current: (result: DeepResult?, interval: Double?, owners: OwnerSnapshot?) { latest.withLock { $0 } }
+    var current: (interval: Double?, owners: OwnerSnapshot?) { latest.withLock { $0 } }
 
     func start(after delay: Double) {
         queue.async { [self] in
             running = true
             schedule(after: delay)
-        }
-    }
-
-    func update(pacing new: Pacing, thresholds: Thresholds, window: Double) {
-        queue.async { [self] in
-            pacing = new
-            collector.thresholds = thresholds
-            collector.window = window
         }
     }
 
@@ -63,18 +57,37 @@ final class DeepLoop: @unchecked Sendable {
         }
     }
 
-    /// The deep dump, then the owners of listeners not yet known (a /proc scan,
-    /// bounded in time); both count against the CPU budget.
+    /// Discovery, the deep dumps, then the owners of listeners not yet known
+    /// (a /proc scan, bounded in time); all count against the CPU budget.
     private func tick() {
         let now = (ContinuousClock.now - started).seconds
-        let current = listeners()
-        let result = collector.collect(listeners: current, now: now)
+        let s = settings.value
         let cpu0 = DeepCollector.threadCPU()
-        let byInode = owners.resolve(Set(current.map(\.inode)), now: now)
-        let ownerCPU = DeepCollector.threadCPU() - cpu0
-        let snapshot = OwnerSnapshot(byInode: byInode, failures: owners.failures, skipped: owners.skippedProcesses)
-        let interval = max(pacing.minInterval, (result.cpuSeconds + ownerCPU) / max(pacing.cpuBudget, 1e-6))
-        latest.withLock { $0 = (result, interval, snapshot) }
+        var wanted: [WatchedNamespace] = []
+        if s.namespaces.all {
+            let found = discovery.scan()
+            wanted = found.namespaces.filter { !$0.isHost && s.namespaces.filter.admits($0.label) }
+            registry.unreadableProcesses = found.unreadable
+        } else {
+            registry.unreadableProcesses = nil
+        }
+        registry.reconcile(wanted, settings: s)
+        var cpu = DeepCollector.threadCPU() - cpu0
+        var inodes = Set<UInt32>()
+        for c in registry.current {
+            c.deep.thresholds = s.collector.thresholds
+            c.deep.window = s.peakWindow
+            let listeners = c.lastListeners.value
+            let result = c.deep.collect(listeners: listeners, now: now)
+            c.deepResult.value = result
+            cpu += result.cpuSeconds
+            inodes.formUnion(listeners.map(\.inode))
+        }
+        let cpu1 = DeepCollector.threadCPU()
+        let resolved = owners.resolve(inodes, now: now)
+        cpu += DeepCollector.threadCPU() - cpu1
+        let interval = max(s.deepMinInterval, cpu / max(s.deepCPUBudget, 1e-6))
+        latest.withLock { $0 = (interval, resolved) }
         schedule(after: interval)
     }
 }

@@ -126,9 +126,8 @@ final class Daemon: @unchecked Sendable {
     }
 
     private func settings(_ c: DaemonConfig) -> CollectionLoop.Settings {
-        CollectionLoop.Settings(interval: c.interval, peakWindow: c.peakWindow, ports: c.ports, selection: c.selection,
-                                thresholds: c.thresholds,
-                                deepMinInterval: c.deepMinInterval, deepCPUBudget: c.deepCPUBudget)
+        CollectionLoop.Settings(interval: c.interval, peakWindow: c.peakWindow, collector: c.collectorSettings,
+                                namespaces: c.namespaces, deepMinInterval: c.deepMinInterval, deepCPUBudget: c.deepCPUBudget)
     }
 
     private func limits(_ c: DaemonConfig) -> HTTPLimits {

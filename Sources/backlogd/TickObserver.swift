@@ -21,19 +21,26 @@ final class TickObserver: @unchecked Sendable {
         self.firstTick = firstTick
     }
 
-    func observe(_ snapshot: Snapshot) {
+    func observe(_ snapshots: [Snapshot]) {
         if let w = notifier.watchdogInterval, (ContinuousClock.now - lastWatchdog).seconds >= w {
             notifier.notify("WATCHDOG=1")
             lastWatchdog = .now
         }
-        for s in snapshot.sources {
-            if let error = s.error, down[s.name] == nil {
-                down[s.name] = error
-                logger.error("source failed", metadata: ["source": "\(s.name)", "error": "\(error)"])
-            } else if s.up, down.removeValue(forKey: s.name) != nil {
-                logger.notice("source recovered", metadata: ["source": "\(s.name)"])
+        var seen = Set<String>()
+        for snapshot in snapshots {
+            for s in snapshot.sources {
+                let key = snapshot.netns + " " + s.name
+                seen.insert(key)
+                if let error = s.error, down[key] == nil {
+                    down[key] = error
+                    logger.error("source failed", metadata: ["netns": "\(snapshot.netns)", "source": "\(s.name)", "error": "\(error)"])
+                } else if s.up, down.removeValue(forKey: key) != nil {
+                    logger.notice("source recovered", metadata: ["netns": "\(snapshot.netns)", "source": "\(s.name)"])
+                }
             }
         }
+        // A namespace that went away takes its failures with it.
+        down = down.filter { seen.contains($0.key) }
         if !seenFirst {
             seenFirst = true
             firstTick.signal()
