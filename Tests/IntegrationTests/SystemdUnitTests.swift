@@ -13,11 +13,16 @@ import Glibc
             .appendingPathComponent("../../systemd/backlogd.service").standardized.path
     }
 
-    func verify(_ unit: String) throws -> CommandResult {
+    static var dropInPath: String {
+        URL(fileURLWithPath: unitPath).deletingLastPathComponent().appendingPathComponent("backlogd.service.d/all-namespaces.conf").path
+    }
+
+    func verify(_ unit: String, dropIn: String? = nil) throws -> CommandResult {
         let dir = temporaryPath("unit")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/backlogd.service.d", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try unit.write(toFile: "\(dir)/backlogd.service", atomically: true, encoding: .utf8)
+        if let dropIn { try dropIn.write(toFile: "\(dir)/backlogd.service.d/all-namespaces.conf", atomically: true, encoding: .utf8) }
         return try run(["systemd-analyze", "verify", "\(dir)/backlogd.service"], check: false)
     }
 
@@ -41,6 +46,20 @@ import Glibc
         // The check can fail: a bad syscall group and an unknown key are reported.
         let broken = local.replacingOccurrences(of: "SystemCallFilter=@system-service", with: "SystemCallFilter=@no-such-group\nNoSuchKey=1")
         #expect(!(try verify(broken)).stderr.isEmpty)
+    }
+
+    /// The drop-in for namespaces.all adds CAP_SYS_ADMIN and allows network namespaces only.
+    @Test func allNamespacesDropInVerifiesCleanly() throws {
+        let unit = try String(contentsOfFile: Self.unitPath, encoding: .utf8)
+            .replacingOccurrences(of: "ExecStart=/usr/local/bin/backlogd", with: "ExecStart=\(backlogdPath())")
+        let dropIn = try String(contentsOfFile: Self.dropInPath, encoding: .utf8)
+        for line in ["CapabilityBoundingSet=CAP_SYS_ADMIN", "AmbientCapabilities=CAP_SYS_ADMIN", "RestrictNamespaces=net"] {
+            #expect(dropIn.contains("\n" + line + "\n"), "drop-in lacks \(line)")
+        }
+        let r = try verify(unit, dropIn: dropIn)
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+        // verify reads the drop-in: a bad key in it is reported.
+        #expect(!(try verify(unit, dropIn: dropIn + "NoSuchKey=1\n")).stderr.isEmpty)
     }
 
     /// The daemon runs as the unit runs it: the flags in ExecStart parse.

@@ -10,10 +10,11 @@ final class NetNamespace: @unchecked Sendable {
     let name: String
     private static let counter = Counter()
 
-    init() throws {
+    /// `tag` (letters) ends the name, so a test can pick out its own with a pattern.
+    init(tag: String = "") throws {
         try requireRootImpl()
         Self.sweepOnce
-        name = "bd-test-\(getpid())-\(Self.counter.next())"
+        name = "bd-test-\(getpid())-\(Self.counter.next())\(tag)"
         try run(["ip", "netns", "add", name])
         do {
             try run(["ip", "-n", name, "link", "set", "lo", "up"])
@@ -42,25 +43,7 @@ final class NetNamespace: @unchecked Sendable {
     /// Runs `body` on a fresh thread that has joined this namespace: sockets it
     /// creates live in the namespace, and so does a Collector it builds.
     func enter<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
-        let fd = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw POSIXFailure("open /run/netns/\(name)") }
-        defer { close(fd) }
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            // Only this thread moves; it ends after the body.
-            let rc = bd_enter_netns(fd)
-            if rc != 0 {
-                errno = -rc
-                box.result = .failure(POSIXFailure("setns"))
-            } else {
-                box.result = Result { try body() }
-            }
-            done.signal()
-        }
-        thread.start()
-        done.wait()
-        return try box.result!.get()
+        try enterNetns(path: "/run/netns/\(name)", body)
     }
 
     /// `ip netns exec NAME args…`
@@ -68,6 +51,29 @@ final class NetNamespace: @unchecked Sendable {
     func exec(_ args: [String], check: Bool = true) throws -> CommandResult {
         try run(["ip", "netns", "exec", name] + args, check: check)
     }
+}
+
+/// Runs `body` on a fresh thread that joined the namespace at `path` (/run/netns/NAME, /proc/PID/ns/net).
+func enterNetns<T: Sendable>(path: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw POSIXFailure("open \(path)") }
+    defer { close(fd) }
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+        // Only this thread moves; it ends after the body.
+        let rc = bd_enter_netns(fd)
+        if rc != 0 {
+            errno = -rc
+            box.result = .failure(POSIXFailure("setns"))
+        } else {
+            box.result = Result { try body() }
+        }
+        done.signal()
+    }
+    thread.start()
+    done.wait()
+    return try box.result!.get()
 }
 
 /// Runs body with a new namespace and always removes it.

@@ -56,8 +56,24 @@ struct OnceDocument: Decodable {
         var listener: Listener?
     }
 
+    struct NetnsOwner: Decodable {
+        var pid: Int32
+        var unit: String?
+        var container: String?
+    }
+
+    struct Source: Decodable {
+        var name: String
+        var up: Bool
+        var error: String?
+    }
+
     var schema: Int
     var version: String
+    var netns: String
+    var netns_owner: NetnsOwner?
+    var namespaces: [OnceDocument]?
+    var sources: [Source]
     var listeners: [Listener]
     var counters: [Counter]
     var sysctls: [String: Int64]
