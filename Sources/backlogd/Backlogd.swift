@@ -129,11 +129,11 @@ struct Backlogd: ParsableCommand {
     private func onceNamespaces(_ effective: DaemonConfig) throws -> ([WatchedNamespace], Int?) {
         let discovery = NetnsDiscovery()
         if let netns {
+            if netns == WatchedNamespace.hostLabel { return ([discovery.scan().namespaces[0]], nil) }
             // From a scan when it has a process in it (for its pid), else from its name alone.
             if let ns = discovery.scan().namespaces.first(where: { !$0.isHost && $0.label == netns }) ?? discovery.named(netns) {
                 return ([ns], nil)
             }
-            if netns == WatchedNamespace.hostLabel { return ([discovery.scan().namespaces[0]], nil) }
             StandardError.line("backlogd: could not collect: --netns \(netns): no such namespace in \(discovery.runNetns)")
             throw ExitCode(OnceExitStatus.collectionFailed)
         }

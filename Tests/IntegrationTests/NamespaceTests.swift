@@ -142,6 +142,12 @@ import Glibc
             #expect(Set(docs.map(\.netns)) == expected.subtracting(["host"]))
             #expect(docs.first { $0.netns == named[2].name }?.listener(port: 8002)?.queue.length == 2)
             #expect(docs.first { $0.netns == unnamed }?.netns_owner?.pid == holder.pid)
+            // /snapshot has them too; the exclude filter leaves one out.
+            let served = try OnceDocument.decode(try scrape(home, "/snapshot").text)
+            #expect(Set((served.namespaces ?? []).map(\.netns)) == expected.subtracting(["host"]))
+            let excluded = try OnceDocument.decode(try home.exec([backlogdPath(), "--once", "--all-namespaces", "--format", "json", "--window", "0",
+                                                                   "--include-netns", pattern, "--exclude-netns", clamped.name], check: false).stdout)
+            #expect(Set((excluded.namespaces ?? []).map(\.netns)) == Set(named.map(\.name)).subtracting([clamped.name]))
             // The series cap counts every namespace together and keeps the fullest.
             let capped = try home.exec([backlogdPath(), "--once", "--all-namespaces", "--format", "prometheus", "--window", "0",
                                         "--include-netns", pattern, "--include-netns", unnamed, "--max-listeners", "5"], check: false).stdout

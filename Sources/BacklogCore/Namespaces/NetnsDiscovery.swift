@@ -33,7 +33,7 @@ public struct NetnsDiscovery: Sendable {
             // A bind mount of an nsfs file; a plain file left by a failed `ip netns add` has another fs.
             guard Self.isNetns(path), let inode = NetnsInode.of(path: path), inode != hostInode,
                   byInode[inode] == nil else { continue }
-            byInode[inode] = WatchedNamespace(label: Self.printableName(name), inode: inode, path: path)
+            byInode[inode] = WatchedNamespace(label: Self.label(name: name, inode: inode), inode: inode, path: path)
         }
         var unreadable = 0
         var firstPid: [UInt64: Int32] = [:]
@@ -68,7 +68,7 @@ public struct NetnsDiscovery: Sendable {
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
         let path = "\(runNetns)/\(name)"
         guard Self.isNetns(path), let inode = NetnsInode.of(path: path) else { return nil }
-        return WatchedNamespace(label: name, inode: inode, path: path)
+        return WatchedNamespace(label: Self.label(name: name, inode: inode), inode: inode, path: path)
     }
 
     /// The file is a namespace (a bind mount of /proc/PID/ns/net): it lives on nsfs,
@@ -86,6 +86,12 @@ public struct NetnsDiscovery: Sendable {
             out.append(withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
         }
         return out
+    }
+
+    /// A name is the label, unless it would pass for backlogd's own (`host`) or an
+    /// unnamed one (`ns:…`): those are labelled by inode, as if unnamed.
+    public static func label(name: String, inode: UInt64) -> String {
+        name == WatchedNamespace.hostLabel || name.hasPrefix("ns:") ? "ns:\(inode)" : printableName(name)
     }
 
     /// Names are labels: keep them printable (invalid UTF-8 was already replaced).
