@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Dispatch
 import Synchronization
 
@@ -25,9 +30,12 @@ public struct CollectorSettings: Sendable, Equatable {
 /// all at the same time, so N namespaces take one window, not N.
 public enum NamespaceOnce {
     /// `unreadable`: processes the discovery could not read, reported with the counters.
+    /// A namespace that is gone by the time it is joined (its last process exited
+    /// after the discovery) is counted and left out, not reported as a failure,
+    /// unless it is the only one asked for (`--netns NAME`).
     public static func collect(_ namespaces: [WatchedNamespace], window: Double, settings: CollectorSettings,
                                unreadable: Int? = nil) -> [Snapshot] {
-        let owners = SharedOwnerIndex()
+        let owners = SharedOwnerIndex.batch(of: namespaces.count)
         let results = Mutex<[Int: Snapshot]>([:])
         let group = DispatchGroup()
         var threads: [NetnsThread] = []
@@ -44,19 +52,22 @@ public enum NamespaceOnce {
                 DispatchQueue.global().async(execute: job)
                 continue
             }
-            do {
+            do throws(NetnsError) {
                 let t = try NetnsThread(path: path, inode: ns.inode)
                 threads.append(t)
-                t.async(job)
+                if !t.async(job) { throw NetnsError(path: path, errno: ESRCH, step: "thread") }
             } catch {
                 failures[error.reason, default: 0] += 1
-                results.withLock { $0[i] = .unreachable(ns, error: "\(error)") }
+                owners.withdraw()
+                if error.reason != "gone" || namespaces.count == 1 {
+                    results.withLock { $0[i] = .unreachable(ns, error: "\(error)") }
+                }
                 group.leave()
             }
         }
         group.wait()
         threads.forEach { $0.stop() }
-        var all = results.withLock { r in namespaces.indices.map { r[$0]! } }
+        var all = results.withLock { r in namespaces.indices.compactMap { r[$0] } }
         SeriesCap.apply(&all, cap: settings.selection.maxListeners)
         if !all.isEmpty {
             all[0].netnsOpenFailures = failures
