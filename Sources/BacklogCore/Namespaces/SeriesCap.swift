@@ -14,6 +14,9 @@ public enum SeriesCap {
             let before = snapshots[s].listeners.count
             snapshots[s].listeners = snapshots[s].listeners.indices.filter { keep[s].contains($0) }.map { snapshots[s].listeners[$0] }
             snapshots[s].listenersLeftOut += before - snapshots[s].listeners.count
+            // A finding about a listener left out would name one that has no series.
+            let inodes = Set(snapshots[s].listeners.map(\.inode))
+            snapshots[s].findings.removeAll { f in f.listener.map { !inodes.contains($0.inode) } ?? false }
         }
     }
 }
