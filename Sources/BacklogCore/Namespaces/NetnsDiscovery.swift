@@ -28,12 +28,20 @@ public struct NetnsDiscovery: Sendable {
     public func scan() -> Result {
         let hostInode = NetnsInode.of(path: "\(procRoot)/self/ns/net") ?? 0
         var byInode: [UInt64: WatchedNamespace] = [:]
-        for name in Self.entries(runNetns).sorted() where name != "." && name != ".." {
+        var labels: Set<String> = []
+        // Names that print as they are first: they keep them when another prints alike.
+        let names = Self.entries(runNetns).filter { $0 != "." && $0 != ".." }
+            .sorted { a, b in (Self.printableName(a) != a ? 1 : 0, a) < (Self.printableName(b) != b ? 1 : 0, b) }
+        for name in names {
             let path = "\(runNetns)/\(name)"
             // A bind mount of an nsfs file; a plain file left by a failed `ip netns add` has another fs.
             guard Self.isNetns(path), let inode = NetnsInode.of(path: path), inode != hostInode,
                   byInode[inode] == nil else { continue }
-            byInode[inode] = WatchedNamespace(label: Self.label(name: name, inode: inode), inode: inode, path: path)
+            // Two names can print the same (invalid UTF-8, control characters): the second
+            // is labelled by inode, so no two namespaces share a label.
+            var label = Self.label(name: name, inode: inode)
+            if !labels.insert(label).inserted { label = "ns:\(inode)" }
+            byInode[inode] = WatchedNamespace(label: label, inode: inode, path: path)
         }
         var unreadable = 0
         var firstPid: [UInt64: Int32] = [:]
