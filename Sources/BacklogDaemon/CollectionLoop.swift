@@ -103,8 +103,9 @@ public final class CollectionLoop: @unchecked Sendable {
             group.enter()
             c.tick(now: now, settings: settings, deepInterval: interval, owners: owners) { group.leave() }
         }
-        // A namespace that has not answered by then shows its previous snapshot.
-        _ = group.wait(timeout: .now() + .milliseconds(Int(max(settings.interval, 1) * 1000)))
+        // A namespace that has not answered within most of an interval shows its previous
+        // snapshot: a slow one must not stretch everybody's ticks (the host's included).
+        _ = group.wait(timeout: .now() + .milliseconds(max(5, Int(settings.interval * 900))))
         var snapshots = all.compactMap { $0.latest.value } + registry.unreachable
         guard !snapshots.isEmpty else { return }
         SeriesCap.apply(&snapshots, cap: settings.collector.selection.maxListeners)

@@ -7,13 +7,17 @@ import Synchronization
 final class NamespaceRegistry: Sendable {
     private struct State {
         var open: [NamespaceCollection] = []
-        /// Namespaces that could not be joined (other than "gone"), shown as a failed `netns` source.
-        var failed: [UInt64: (ns: WatchedNamespace, error: String)] = [:]
+        /// Namespaces that could not be joined (other than "gone"), shown as a failed `netns` source;
+        /// tried again `retryAfter` after the last attempt, not on every deep tick.
+        var failed: [UInt64: (ns: WatchedNamespace, error: String, at: ContinuousClock.Instant)] = [:]
         /// Failed joins by reason, since start (each namespace counted once per appearance).
         var openFailures: [String: UInt64] = [:]
         var unreadable: Int?
     }
     private let state = Mutex(State())
+    /// A join that failed for want of a capability fails again until restart; other
+    /// causes may pass. Each try costs a thread, so not more often than this.
+    static let retryAfter = Duration.seconds(30)
     private let logger = Logger(label: "backlogd.netns")
 
     init(host: NamespaceCollection) {
@@ -49,7 +53,9 @@ final class NamespaceRegistry: Sendable {
         var added: [NamespaceCollection] = []
         var newFailed = failed.filter { wantedKeys.contains(key($0.value.ns)) }
         var failures: [String: UInt64] = [:]
+        let now = ContinuousClock.now
         for ns in wanted where !ns.isHost && !have.contains(key(ns)) {
+            if let f = newFailed[ns.inode], now - f.at < Self.retryAfter { continue }
             do {
                 let c = try NamespaceCollection(ns, settings: settings)
                 c.owner.value = ns.owner
@@ -57,10 +63,13 @@ final class NamespaceRegistry: Sendable {
                 newFailed[ns.inode] = nil
             } catch {
                 // Gone between the scan and the join: nothing to show. Otherwise say why, once.
-                guard newFailed[ns.inode] == nil else { continue }
+                if let f = newFailed[ns.inode] {
+                    newFailed[ns.inode] = error.reason == "gone" ? nil : (f.ns, "\(error)", now)
+                    continue
+                }
                 failures[error.reason, default: 0] += 1
                 if error.reason != "gone" {
-                    newFailed[ns.inode] = (ns, "\(error)")
+                    newFailed[ns.inode] = (ns, "\(error)", now)
                     logger.warning("cannot watch network namespace", metadata: ["netns": "\(ns.label)", "error": "\(error)"])
                 }
             }
