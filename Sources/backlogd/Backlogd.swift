@@ -137,7 +137,9 @@ struct Backlogd: ParsableCommand {
             StandardError.line("backlogd: could not collect: --netns \(netns): no such namespace in \(discovery.runNetns)")
             throw ExitCode(OnceExitStatus.collectionFailed)
         }
-        guard effective.namespaces.all else { return ([WatchedNamespace(label: WatchedNamespace.hostLabel, inode: 0, path: nil)], nil) }
+        // The flag, not the config's namespaces.all: that one is for the daemon, and a
+        // config written for it must not turn every plain --once into a host-wide sweep.
+        guard settings.allNamespaces else { return ([WatchedNamespace(label: WatchedNamespace.hostLabel, inode: 0, path: nil)], nil) }
         // backlogd's own is always sampled; the filters choose among the others.
         let found = discovery.scan()
         return (found.namespaces.filter { $0.isHost || effective.namespaces.filter.admits($0.label) }, found.unreadable)

@@ -46,9 +46,9 @@ struct DaemonFlags: ParsableArguments {
 
     @Flag(help: "Watch every network namespace, not only backlogd's own: the named ones (/run/netns) and those of running processes (config: namespaces.all).")
     var allNamespaces = false
-    @Option(name: .customLong("include-netns"), help: ArgumentHelp("Watch only namespaces whose netns label matches (repeatable; host, a /run/netns name, ns:<inode>; config: namespaces.include).", valueName: "pattern"))
+    @Option(name: .customLong("include-netns"), help: ArgumentHelp("Of the other namespaces, watch only those whose netns label matches (repeatable; a /run/netns name or ns:<inode>; backlogd's own, host, is always watched; config: namespaces.include).", valueName: "pattern"))
     var includeNetns: [String] = []
-    @Option(name: .customLong("exclude-netns"), help: ArgumentHelp("Leave out namespaces whose netns label matches (repeatable; config: namespaces.exclude).", valueName: "pattern"))
+    @Option(name: .customLong("exclude-netns"), help: ArgumentHelp("Leave out other namespaces whose netns label matches (repeatable; host is always watched; config: namespaces.exclude).", valueName: "pattern"))
     var excludeNetns: [String] = []
     @Option(help: ArgumentHelp("At most this many listeners become series, the fullest first; the rest are counted in backlogd_listeners_left_out (config: max_listeners).", valueName: "n"))
     var maxListeners: Int?

@@ -142,6 +142,14 @@ import Glibc
             #expect(Set(docs.map(\.netns)) == expected.subtracting(["host"]))
             #expect(docs.first { $0.netns == named[2].name }?.listener(port: 8002)?.queue.length == 2)
             #expect(docs.first { $0.netns == unnamed }?.netns_owner?.pid == holder.pid)
+            // One owner lookup for all namespaces finds this process behind the listeners of each.
+            let listenersOfOurs = docs.flatMap(\.listeners)
+            #expect(listenersOfOurs.count == total + 1)
+            #expect(listenersOfOurs.allSatisfy { $0.owner?.pid == getpid() }, "\(listenersOfOurs.filter { $0.owner?.pid != getpid() }.map { "\($0.netns) \($0.port ?? 0): \($0.unattributed ?? "?")" })")
+            // The config's namespaces.all is the daemon's: a plain --once stays at home.
+            let plain = try OnceDocument.decode(try home.exec([backlogdPath(), "--once", "--config", config, "--format", "json", "--window", "0"],
+                                                              check: false).stdout)
+            #expect(plain.netns == "host" && plain.namespaces == nil)
             // /snapshot has them too; the exclude filter leaves one out.
             let served = try OnceDocument.decode(try scrape(home, "/snapshot").text)
             #expect(Set((served.namespaces ?? []).map(\.netns)) == expected.subtracting(["host"]))
