@@ -46,10 +46,13 @@ public final class SharedOwnerIndex: Sendable {
             b.inodes.formUnion(inodes)
             return b.ready
         }
-        if ready { finish(now: now) } else { released.wait() }
+        if ready { finish(now: now, byLastCaller: true) } else { released.wait() }
         let all = batch.withLock { $0.result! }
         return OwnerSnapshot(byInode: all.byInode.filter { inodes.contains($0.key) }, failures: all.failures, skipped: all.skipped)
     }
+
+    /// Callers of `resolve` in the batch so far (waiting or done).
+    public var arrived: Int { batch.withLock { $0.arrived } }
 
     /// A batch caller that will not ask after all (its namespace could not be joined).
     public func withdraw(now: Double = 0) {
@@ -58,15 +61,17 @@ public final class SharedOwnerIndex: Sendable {
             b.expected -= 1
             return b.ready
         }
-        if ready { finish(now: now) }
+        if ready { finish(now: now, byLastCaller: false) }
     }
 
-    private func finish(now: Double) {
+    /// `byLastCaller`: called by the last caller of `resolve` (which does not wait), or
+    /// by `withdraw` (then every caller of `resolve` so far is waiting).
+    private func finish(now: Double, byLastCaller: Bool) {
         let wanted = batch.withLock { $0.inodes }
         let result = resolveNow(wanted, now: now)
         let waiting = batch.withLock { b in
             b.result = result
-            return b.arrived - 1
+            return b.arrived - (byLastCaller ? 1 : 0)
         }
         for _ in 0..<max(waiting, 0) { released.signal() }
     }
