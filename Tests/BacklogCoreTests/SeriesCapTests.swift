@@ -34,4 +34,40 @@ import Testing
         SeriesCap.apply(&all, cap: nil)
         #expect(all[0].listeners == before[0].listeners && all[0].findings == before[0].findings && all[0].listenersLeftOut == 0)
     }
+
+    /// A listener that stopped reading (or piles up CLOSE_WAIT) can have an empty
+    /// accept queue; its finding keeps it over fuller listeners without one.
+    @Test func listenersWithFindingsAreKeptFirst() {
+        let stuck = listener("a", port: 1, inode: 11, length: 0)
+        let full = listener("a", port: 2, inode: 12, length: 3)
+        let fuller = listener("b", port: 3, inode: 13, length: 4)
+        let clamped = listener("b", port: 4, inode: 14, length: 0)
+        let notReading = Finding(kind: "not_reading", severity: .critical, listener: stuck, message: "stuck")
+        let warning = Finding(kind: "accept_queue_full", severity: .warning, listener: full, message: "full")
+        let info = Finding(kind: "somaxconn_clamp", severity: .info, listener: clamped, message: "clamp")
+
+        // One collector's cap.
+        var listeners = [fuller, full, stuck, clamped]
+        var findings = [warning, notReading, info]
+        #expect(SeriesCap.trim(&listeners, findings: &findings, cap: 2) == 2)
+        #expect(listeners.map(\.port) == [2, 1], "kept in their order")
+        #expect(findings.map(\.message) == ["full", "stuck"])
+
+        // Across namespaces; an info finding does not rank.
+        var all = [
+            Snapshot(netns: "a", timestamp: 0, windowSeconds: 0, listeners: [full, stuck], netstat: nil, sysctls: [:], sources: [],
+                     findings: [warning, notReading]),
+            Snapshot(netns: "b", timestamp: 0, windowSeconds: 0, listeners: [fuller, clamped], netstat: nil, sysctls: [:], sources: [],
+                     findings: [info]),
+        ]
+        SeriesCap.apply(&all, cap: 1)
+        #expect(all[0].listeners.map(\.port) == [1])
+        #expect(all[1].listeners.isEmpty)
+        #expect(all.map(\.listenersLeftOut) == [1, 2])
+        var one = [Snapshot(netns: "b", timestamp: 0, windowSeconds: 0, listeners: [clamped, fuller], netstat: nil, sysctls: [:],
+                              sources: [], findings: [info])]
+        SeriesCap.apply(&one, cap: 1)
+        #expect(one[0].listeners.map(\.port) == [3], "the fuller, not the one with only an info finding")
+        #expect(one[0].findings.isEmpty)
+    }
 }

@@ -1,22 +1,61 @@
-/// `max_listeners` over every namespace together: the cap bounds the series an
-/// exporter produces, so N namespaces must not get N caps. Each collector has
-/// already kept at most `cap` of its own (fullest first); this keeps the `cap`
-/// fullest of all and adds the rest to each namespace's left-out count.
+/// `max_listeners`: which listeners become series when there are more than the cap.
+/// The ones a warning or critical finding is about come first (the most severe
+/// first), then the fullest: a listener that stopped reading or piles up
+/// CLOSE_WAIT can have an empty accept queue, and it is the one a user needs.
+/// The findings of a listener left out go with it (they would name a listener
+/// that has no series).
 public enum SeriesCap {
+    /// One collector's cap; `listeners` keep their order. Returns how many were left out.
+    public static func trim(_ listeners: inout [Listener], findings: inout [Finding], cap: Int) -> Int {
+        guard listeners.count > cap else { return 0 }
+        let severity = severities(findings)
+        let kept = Set(listeners.indices.sorted { keepsFirst(listeners[$0], listeners[$1], severity) }.prefix(cap))
+        let before = listeners.count
+        listeners = listeners.indices.filter(kept.contains).map { listeners[$0] }
+        dropFindings(&findings, keeping: listeners)
+        return before - listeners.count
+    }
+
+    /// The cap over every namespace together: N namespaces must not get N caps.
+    /// Each collector has already kept at most `cap` of its own; this keeps `cap`
+    /// of all and adds the rest to each namespace's left-out count.
     public static func apply(_ snapshots: inout [Snapshot], cap: Int?) {
         guard let cap else { return }
         let all = snapshots.indices.flatMap { s in snapshots[s].listeners.indices.map { (s, $0) } }
         guard all.count > cap else { return }
-        let kept = all.sorted { Collector.fullestFirst(snapshots[$0.0].listeners[$0.1], snapshots[$1.0].listeners[$1.1]) }.prefix(cap)
+        let severity = severities(snapshots.flatMap(\.findings))
+        let kept = all.sorted {
+            keepsFirst(snapshots[$0.0].listeners[$0.1], snapshots[$1.0].listeners[$1.1], severity)
+        }.prefix(cap)
         var keep = [Set<Int>](repeating: [], count: snapshots.count)
         for (s, l) in kept { keep[s].insert(l) }
         for s in snapshots.indices {
             let before = snapshots[s].listeners.count
             snapshots[s].listeners = snapshots[s].listeners.indices.filter { keep[s].contains($0) }.map { snapshots[s].listeners[$0] }
             snapshots[s].listenersLeftOut += before - snapshots[s].listeners.count
-            // A finding about a listener left out would name one that has no series.
-            let inodes = Set(snapshots[s].listeners.map(\.inode))
-            snapshots[s].findings.removeAll { f in f.listener.map { !inodes.contains($0.inode) } ?? false }
+            dropFindings(&snapshots[s].findings, keeping: snapshots[s].listeners)
         }
+    }
+
+    /// The most severe warning or critical finding per listener inode (inodes are
+    /// unique host-wide). Info findings (a somaxconn clamp) do not rank.
+    static func severities(_ findings: [Finding]) -> [UInt32: Int] {
+        var out: [UInt32: Int] = [:]
+        for f in findings where f.severity >= .warning {
+            guard let inode = f.listener?.inode else { continue }
+            out[inode] = max(out[inode] ?? 0, f.severity.rank)
+        }
+        return out
+    }
+
+    static func keepsFirst(_ a: Listener, _ b: Listener, _ severity: [UInt32: Int]) -> Bool {
+        let sa = severity[a.inode] ?? 0, sb = severity[b.inode] ?? 0
+        if sa != sb { return sa > sb }
+        return Collector.fullestFirst(a, b)
+    }
+
+    static func dropFindings(_ findings: inout [Finding], keeping listeners: [Listener]) {
+        let inodes = Set(listeners.map(\.inode))
+        findings.removeAll { f in f.listener.map { !inodes.contains($0.inode) } ?? false }
     }
 }
