@@ -63,6 +63,7 @@ public struct SnapshotDocument: Encodable, Sendable {
         var cmdline: String?
         var unit: String?
         var container: String?
+        var cgroup: String?
     }
 
     public struct ListenerEntry: Encodable, Sendable {
@@ -89,7 +90,8 @@ public struct SnapshotDocument: Encodable, Sendable {
         }
 
         init(_ l: Listener, commandLines: Bool = true) {
-            owner = l.owner.map { OwnerEntry(pid: $0.pid, comm: $0.comm, cmdline: commandLines ? $0.cmdline : nil, unit: $0.unit, container: $0.container) }
+            owner = l.owner.map { OwnerEntry(pid: $0.pid, comm: $0.comm, cmdline: commandLines ? $0.cmdline : nil, unit: $0.unit, container: $0.container,
+                                                 cgroup: $0.cgroup) }
             unattributed = l.unattributed?.rawValue
             netns = l.netns
             family = l.family.rawValue

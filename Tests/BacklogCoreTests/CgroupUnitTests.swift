@@ -26,4 +26,15 @@ import Testing
         #expect(CgroupUnit.parse("0::/system.slice/nginx.service\n").container == nil)
         #expect(CgroupUnit.parse("garbage\n\n::\n").unit == nil)
     }
+
+    /// Containers found in any component, and the path kept where no unit is named.
+    @Test func nestedAndCgroupfsContainers() {
+        let id = String(repeating: "cd34", count: 16)
+        let nested = CgroupUnit.parseWithPath("0::/machine.slice/libpod-\(id).scope/init.scope\n")
+        #expect(nested.unit == "init.scope" && nested.container == id)
+        let cgroupfs = CgroupUnit.parseWithPath("1:name=systemd:/kubepods/burstable/pod0f1e/\(id)\n0::/\n")
+        #expect(cgroupfs.unit == nil && cgroupfs.container == id && cgroupfs.path == "/kubepods/burstable/pod0f1e/\(id)")
+        #expect(CgroupUnit.parseWithPath("0::/\n").path == nil)
+        #expect(CgroupUnit.parseWithPath("0::/system.slice/deadbeef\n").container == nil, "short hex is not an id")
+    }
 }

@@ -7,6 +7,13 @@
 /// service's own sub-cgroups, `…/nginx.service/worker`, belong to it).
 public enum CgroupUnit {
     public static func parse(_ text: String) -> (unit: String?, container: String?) {
+        let (unit, container, _) = parseWithPath(text)
+        return (unit, container)
+    }
+
+    /// Also the cgroup path itself: the only clue where no unit is named
+    /// (docker or kubelet with the cgroupfs driver: `/kubepods/burstable/pod…/<id>`).
+    public static func parseWithPath(_ text: String) -> (unit: String?, container: String?, path: String?) {
         var systemd: Substring?
         var v2: Substring?
         for line in text.split(separator: "\n") {
@@ -15,17 +22,21 @@ public enum CgroupUnit {
             if parts[1] == "name=systemd" { systemd = parts[2] }
             if parts[0] == "0" && parts[1].isEmpty { v2 = parts[2] }
         }
-        let path = [systemd, v2].compactMap { $0 }.first { $0 != "/" && !$0.isEmpty } ?? ""
-        guard let unit = path.split(separator: "/").reversed().first(where: { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }) else {
-            return (nil, nil)
-        }
-        return (String(unit), container(in: unit))
+        guard let path = [systemd, v2].compactMap({ $0 }).first(where: { $0 != "/" && !$0.isEmpty }) else { return (nil, nil, nil) }
+        let components = path.split(separator: "/").reversed()
+        let unit = components.first { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }
+        // Any component, not just the unit: a container running systemd of its own
+        // puts its processes in `…/libpod-<id>.scope/init.scope`.
+        let container = components.lazy.compactMap(Self.container(in:)).first
+        return (unit.map(String.init), container, String(path))
     }
 
-    /// `docker-<64 hex>.scope`, `cri-containerd-<id>.scope`, `crio-<id>.scope`, `libpod-<id>.scope`.
-    static func container(in unit: Substring) -> String? {
-        guard unit.hasSuffix(".scope") else { return nil }
-        let stem = unit.dropLast(".scope".count)
+    /// `docker-<id>.scope`, `cri-containerd-<id>.scope`, `crio-<id>.scope`, `libpod-<id>.scope`
+    /// (systemd driver), or a bare 64-hex-digit component (cgroupfs driver: `/docker/<id>`).
+    static func container(in component: Substring) -> String? {
+        if component.count == 64, component.allSatisfy(\.isHexDigit) { return String(component) }
+        guard component.hasSuffix(".scope") else { return nil }
+        let stem = component.dropLast(".scope".count)
         guard let dash = stem.lastIndex(of: "-") else { return nil }
         let id = stem[stem.index(after: dash)...]
         guard id.count >= 12, id.allSatisfy(\.isHexDigit) else { return nil }

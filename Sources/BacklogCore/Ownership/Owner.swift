@@ -9,13 +9,16 @@ public struct Owner: Sendable, Hashable, Codable {
     public var unit: String?
     /// A container id when the unit names one (`docker-<id>.scope`, `cri-containerd-<id>.scope`, …).
     public var container: String?
+    /// The cgroup path the unit was taken from (untrusted text, like comm); for JSON and --once.
+    public var cgroup: String?
 
-    public init(pid: Int32, comm: String, cmdline: String, unit: String?, container: String?) {
+    public init(pid: Int32, comm: String, cmdline: String, unit: String?, container: String?, cgroup: String? = nil) {
         self.pid = pid
         self.comm = comm
         self.cmdline = cmdline
         self.unit = unit
         self.container = container
+        self.cgroup = cgroup
     }
 }
 
