@@ -7,19 +7,34 @@ import Musl
 /// Which process holds each listening socket: its inode matched against the
 /// `socket:[N]` links in /proc/<pid>/fd. Scanning every fd of every process is
 /// what makes other tools slow on busy hosts, so: only inodes not yet known are
-/// looked for, found owners are cached until their inode is gone, a scan stops
-/// at its time budget (the rest is skipped and counted), and inodes nobody was
-/// found for are looked for again only after `retryAfter`. Use from one thread.
+/// looked for, found owners are cached until their inode is gone or their process
+/// is, a scan stops at its time budget (the rest is skipped and counted, and the
+/// next scan starts where it stopped), and inodes nobody was found for are looked
+/// for again after `retryAfter`, then less and less often. Use from one thread.
 public final class OwnerIndex {
     public var budget: Double
     public var retryAfter: Double
     private let procRoot: String
-    private var owners: [UInt32: Owner] = [:]
-    private var missing: [UInt32: (reason: Unattributed, since: Double)] = [:]
+    private var owners: [UInt32: Cached] = [:]
+    private var missing: [UInt32: Missing] = [:]
+    /// The last pid a scan cut short by its budget got to.
+    private var resumeAfter: Int32?
     /// Processes a scan did not get to (time budget), since start.
     public private(set) var skippedProcesses: UInt64 = 0
     /// Lookups that ended without an owner, by reason, since start.
     public private(set) var failures: [Unattributed: UInt64] = [:]
+
+    struct Cached {
+        var owner: Owner
+        /// /proc/<pid>/stat's start time: tells the process from a later one with its pid.
+        var started: UInt64?
+    }
+
+    struct Missing {
+        var reason: Unattributed
+        var retryAt: Double
+        var attempts: Int
+    }
 
     public init(procRoot: String = "/proc", budget: Double = 0.2, retryAfter: Double = 10) {
         self.procRoot = procRoot
@@ -31,12 +46,21 @@ public final class OwnerIndex {
     public func resolve(_ inodes: Set<UInt32>, now: Double) -> [UInt32: Result<Owner, UnattributedError>] {
         owners = owners.filter { inodes.contains($0.key) }
         missing = missing.filter { inodes.contains($0.key) }
-        let wanted = inodes.filter { owners[$0] == nil && (missing[$0].map { now - $0.since >= retryAfter } ?? true) }
+        // A socket outlives its holder when another process holds it too (nginx's
+        // binary upgrade, a restarted socket-activated service): look again once
+        // the cached process is gone or its pid belongs to another.
+        var alive: [Int32: Bool] = [:]
+        for (inode, c) in owners {
+            let pid = c.owner.pid
+            if alive[pid] == nil { alive[pid] = Self.startTime(of: pid, procRoot: procRoot) == c.started }
+            if alive[pid] == false { owners[inode] = nil }
+        }
+        let wanted = inodes.filter { owners[$0] == nil && (missing[$0].map { now >= $0.retryAt } ?? true) }
         if !wanted.isEmpty { scan(for: wanted, now: now) }
         var out: [UInt32: Result<Owner, UnattributedError>] = [:]
         for i in inodes {
-            if let o = owners[i] {
-                out[i] = .success(o)
+            if let c = owners[i] {
+                out[i] = .success(c.owner)
             } else {
                 out[i] = .failure(UnattributedError(reason: missing[i]?.reason ?? .notFound))
             }
@@ -47,33 +71,66 @@ public final class OwnerIndex {
     private func scan(for wanted: Set<UInt32>, now: Double) {
         let started = ContinuousClock.now
         var found: [UInt32: Int32] = [:]
+        // Found with a holder other than pid 1: pid 1 (systemd) holds every socket
+        // it activates, and the service it started is the owner a user means.
+        var settled = 0
         var denied = false
         var incomplete = false
-        let pids = Self.pids(procRoot)
+        var pids = Self.pids(procRoot)
+        if let last = resumeAfter, let cut = pids.firstIndex(where: { $0 > last }) {
+            pids = Array(pids[cut...] + pids[..<cut])
+        }
+        resumeAfter = nil
         for (n, pid) in pids.enumerated() {
-            if (ContinuousClock.now - started).seconds > budget {
+            // After one process at least, so that every scan gets somewhere.
+            if n > 0 && (ContinuousClock.now - started).seconds > budget {
                 skippedProcesses += UInt64(pids.count - n)
                 incomplete = true
+                resumeAfter = pids[n - 1]
                 break
             }
             switch Self.socketInodes(of: pid, procRoot: procRoot, wanted: wanted) {
             case .denied: denied = true
             case .inodes(let hits):
-                // The lowest pid wins when several share a socket (usually the parent: nginx's master).
-                for i in hits where found[i].map({ pid < $0 }) ?? true { found[i] = pid }
+                for i in hits {
+                    guard let held = found[i] else {
+                        found[i] = pid
+                        if pid != 1 { settled += 1 }
+                        continue
+                    }
+                    // Otherwise the lowest pid: usually the parent (nginx's master).
+                    if held == 1 && pid != 1 { settled += 1 }
+                    if held == 1 || (pid != 1 && pid < held) { found[i] = pid }
+                }
             }
-            if found.count == wanted.count { break }
+            if settled == wanted.count { break }
         }
         for i in wanted {
             if let pid = found[i], let owner = Self.describe(pid, procRoot: procRoot) {
-                owners[i] = owner
+                owners[i] = Cached(owner: owner, started: Self.startTime(of: pid, procRoot: procRoot))
                 missing[i] = nil
             } else {
                 let reason: Unattributed = incomplete ? .scanIncomplete : denied ? .noPermission : .notFound
-                missing[i] = (reason, now)
+                // Not found again and again (a kernel-held socket such as nfsd's): each
+                // look is a whole scan, so look half as often each time, down to 8 x retryAfter.
+                let attempts = reason == .scanIncomplete ? 0 : (missing[i]?.attempts ?? 0) + 1
+                let wait = retryAfter * Double(1 << min(max(attempts - 1, 0), 3))
+                missing[i] = Missing(reason: reason, retryAt: now + wait, attempts: attempts)
                 failures[reason, default: 0] += 1
             }
         }
+    }
+
+    /// Field 22 of /proc/<pid>/stat (start time, in clock ticks since boot); nil
+    /// when the process is gone or the file is odd. The fields are counted after
+    /// the last ')', since the name before it may hold spaces and parentheses.
+    static func startTime(of pid: Int32, procRoot: String) -> UInt64? {
+        guard let bytes = try? ProcFile.read("\(procRoot)/\(pid)/stat", limit: 4096),
+              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        // After the name: state is field 3, so start time (22) is the 20th.
+        guard fields.count >= 20 else { return nil }
+        return UInt64(String(decoding: fields[19], as: UTF8.self))
     }
 
     enum FdScan {
@@ -129,13 +186,13 @@ public final class OwnerIndex {
         guard let comm = try? ProcFile.read("\(procRoot)/\(pid)/comm", limit: 64) else { return nil }
         let cmdline = (try? ProcFile.read("\(procRoot)/\(pid)/cmdline", limit: 4096)) ?? []
         let cgroup = (try? ProcFile.readString("\(procRoot)/\(pid)/cgroup")) ?? ""
-        let (unit, container) = CgroupUnit.parse(cgroup)
+        let (unit, container, path) = CgroupUnit.parseWithPath(cgroup)
         return Owner(
             pid: pid,
             comm: String(decoding: comm.last == 0x0a ? comm.dropLast() : comm[...], as: UTF8.self),
             cmdline: String(decoding: cmdline.split(separator: 0, omittingEmptySubsequences: false)
                 .joined(separator: [0x20]).reversed().drop { $0 == 0x20 }.reversed(), as: UTF8.self),
-            unit: unit, container: container)
+            unit: unit, container: container, cgroup: path)
     }
 }
 
