@@ -28,6 +28,10 @@ public final class Collector {
     private var sysctlsReadAt = 0.0
     private var ownerFailures: [Unattributed: UInt64]?
     private var ownerScanSkipped: UInt64?
+    /// The last tick's listeners before the address/process/unit filters and the
+    /// cap: the owner lookup and the deep dumps need the ones left out too, or an
+    /// excluded listener would lose its owner and come back unfiltered.
+    public private(set) var lastSeen: [Listener] = []
 
     public init(
         netns: String = "host", filter: PortFilter = .all, thresholds: Thresholds = Thresholds(),
@@ -135,6 +139,7 @@ public final class Collector {
             sysctlsReadAt = now
         }
         let (sysctls, sysctlStatus) = cachedSysctls!
+        lastSeen = listeners
         return assemble(listeners: listeners, statuses: statuses + [netstatStatus, sysctlStatus], counters: counters,
                         deltas: nil, cookieGrowth: cookieGrowth, sysctls: sysctls, deep: deep,
                         window: history.window, deepInterval: deepInterval)
@@ -157,16 +162,12 @@ public final class Collector {
         }
         listeners = listeners.filter(selection.admits)
         listeners.sort(by: Self.fullestFirst)
-        // The cap keeps the fullest: a stuck listener is never the one left out.
-        var leftOut = 0
-        if let cap = selection.maxListeners, listeners.count > cap {
-            leftOut = listeners.count - cap
-            listeners.removeLast(leftOut)
-        }
-        let findings = QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"], thresholds: thresholds)
+        var findings = QueueFindings.evaluate(listeners: listeners, somaxconn: sysctls["net.core.somaxconn"], thresholds: thresholds)
             + ConnectionFindings.evaluate(listeners: listeners, halfOpenGrowth: deep?.halfOpenGrowth ?? [:],
                                           acceptProgress: deep?.acceptProgress ?? [:],
                                           cookieGrowth: cookieGrowth, netns: netns, thresholds: thresholds)
+        // After the findings: the cap keeps the listeners they are about first.
+        let leftOut = selection.maxListeners.map { SeriesCap.trim(&listeners, findings: &findings, cap: $0) } ?? 0
         var snapshot = Snapshot(
             netns: netns, timestamp: WallClock.now(), windowSeconds: window, listeners: listeners,
             netstat: counters, counterDeltas: deltas, sysctls: sysctls, sources: statuses,

@@ -37,4 +37,39 @@ import Glibc
             #expect(MetricsText.samples(text, "backlogd_listen_queue_length").count == 1)
         }
     }
+
+    /// In the daemon the owners are looked up on the deep tick: a listener its
+    /// process filter leaves out must stay out on every tick after, not come back
+    /// (unfiltered, with no owner) whenever the lookup forgot it.
+    @Test func daemonKeepsAnExcludedProcessOut() throws {
+        try withNamespace { ns in
+            let dir = temporaryPath("select-daemon")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let hidden = try OwnershipTests.listenerProcess("bdhidden", port: 7075, in: ns, dir: dir)
+            defer { hidden.stop() }
+            let shown = try OwnershipTests.listenerProcess("bdshown", port: 7076, in: ns, dir: dir)
+            defer { shown.stop() }
+            let daemon = try startDaemon(in: ns, StuckConnectionScenarioTests.fastDaemon + ["--exclude-process", "bdhidden"])
+            defer { daemon.stop() }
+            func shows(_ text: String, _ port: UInt16) -> Bool {
+                !MetricsText.samples(text, "backlogd_listen_queue_max", ["port": "\(port)"]).isEmpty
+            }
+            try waitUntil("bdshown attributed and bdhidden left out") {
+                let text = try scrape(ns).text
+                return text.contains("process=\"bdshown\"") && !shows(text, 7075)
+            }
+            // Deep ticks every 200 ms: 4 s is many of them.
+            let until = Date().addingTimeInterval(4)
+            var scrapes = 0
+            while Date() < until {
+                let text = try scrape(ns).text
+                #expect(!shows(text, 7075), "scrape \(scrapes): bdhidden is back")
+                #expect(shows(text, 7076))
+                scrapes += 1
+                usleep(50_000)
+            }
+            #expect(scrapes > 10)
+        }
+    }
 }

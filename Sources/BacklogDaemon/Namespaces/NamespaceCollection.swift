@@ -15,7 +15,8 @@ final class NamespaceCollection: @unchecked Sendable {
     private var history: QueueHistory
     // Used only on the deep queue.
     let deep: DeepCollector
-    /// The last fast tick's listeners (with peaks), for the deep tick to match against.
+    /// The last fast tick's listeners (with peaks), before the filters and the cap:
+    /// for the deep tick to match against and to look owners up for.
     let lastListeners = LockedBox<[Listener]>([])
     /// The latest snapshot, published with the others.
     let latest = LockedBox<Snapshot?>(nil)
@@ -82,7 +83,7 @@ final class NamespaceCollection: @unchecked Sendable {
         var snapshot = collector.tick(history: &history, now: now, maxStep: max(settings.interval * 4, 1),
                                       deep: deepResult.value, deepInterval: deepInterval, owners: owners)
         snapshot.netnsOwner = owner.value
-        lastListeners.value = snapshot.listeners
+        lastListeners.value = collector.lastSeen
         latest.value = snapshot
     }
 
