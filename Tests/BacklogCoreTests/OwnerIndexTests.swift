@@ -17,7 +17,7 @@ import Testing
         deinit { try? FileManager.default.removeItem(atPath: root) }
 
         /// A process holding sockets with these inodes, started at `start` (clock ticks).
-        func process(_ pid: Int32, _ comm: String, unit: String, start: UInt64 = 1000, sockets: [UInt32]) throws {
+        func process(_ pid: Int32, _ comm: String, unit: String, start: UInt64 = 1000, state: String = "S", sockets: [UInt32]) throws {
             let dir = "\(root)/\(pid)"
             try? FileManager.default.removeItem(atPath: dir)
             try FileManager.default.createDirectory(atPath: "\(dir)/fd", withIntermediateDirectories: true)
@@ -25,7 +25,7 @@ import Testing
             try "/usr/bin/\(comm)\0--flag\0".write(toFile: "\(dir)/cmdline", atomically: false, encoding: .utf8)
             try "0::/system.slice/\(unit)\n".write(toFile: "\(dir)/cgroup", atomically: false, encoding: .utf8)
             // The name may hold ") " itself: the start time is counted after the last ')'.
-            let after = ["S", "1"] + Array(repeating: "0", count: 17) + ["\(start)", "0"]
+            let after = [state, "1"] + Array(repeating: "0", count: 17) + ["\(start)", "0"]
             try "\(pid) (\(comm)) x) \(after.joined(separator: " "))\n".write(toFile: "\(dir)/stat", atomically: false, encoding: .utf8)
             try FileManager.default.createSymbolicLink(atPath: "\(dir)/fd/0", withDestinationPath: "/dev/null")
             for (n, inode) in sockets.enumerated() {
@@ -69,8 +69,11 @@ import Testing
         // Still there: the cache answers even if the files change under it.
         try proc.process(41, "renamed", unit: "nginx.service", start: 900, sockets: [100])
         #expect(pid(index.resolve([100], now: 1)[100]) == 40)
-        proc.exit(40)
+        // A zombie: exited, not yet reaped; its fds are closed.
+        try proc.process(40, "nginx", unit: "nginx.service", start: 500, state: "Z", sockets: [])
         #expect(pid(index.resolve([100], now: 2)[100]) == 41)
+        proc.exit(40)
+        #expect(pid(index.resolve([100], now: 2.5)[100]) == 41)
         // Pid 41 reused by another process (another start time) that holds the socket too.
         try proc.process(41, "other", unit: "other.service", start: 4000, sockets: [100])
         let r = index.resolve([100], now: 3)

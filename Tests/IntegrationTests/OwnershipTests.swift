@@ -124,4 +124,79 @@ import Glibc
             }
         }
     }
+
+    /// The process backlogd has cached as the owner exits, and the socket lives on
+    /// in another that holds it (a binary upgrade, a hot restart): the daemon shows
+    /// the holder that is left, not the dead pid.
+    @Test func ownerHandedOverWhenTheHolderExits() throws {
+        try withNamespace { ns in
+            let dir = temporaryPath("handover")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let exe = "\(dir)/bdhandover"
+            try FileManager.default.createSymbolicLink(atPath: exe, withDestinationPath: "/usr/bin/python3")
+            let port: UInt16 = 7077
+            let parent = try BackgroundProcess([exe, "-c", """
+                import os, socket, time
+                s = socket.socket(); s.bind(("127.0.0.1", \(port))); s.listen(8)
+                child = os.fork()
+                if child == 0:
+                    time.sleep(300); os._exit(0)
+                print("child", child, flush=True); time.sleep(300)
+                """], in: ns)
+            var child: pid_t = 0
+            defer {
+                parent.stop()
+                if child > 0 { kill(child, SIGKILL) }
+            }
+            try waitUntil("the child to start") {
+                child = parent.log.split(separator: "\n").first { $0.hasPrefix("child ") }.flatMap { pid_t($0.dropFirst(6)) } ?? 0
+                return child > 0
+            }
+            let daemon = try startDaemon(in: ns, StuckConnectionScenarioTests.fastDaemon)
+            defer { daemon.stop() }
+            func ownerPid() throws -> Int32? {
+                try OnceDocument.decode(try scrape(ns, "/snapshot").text).listener(port: port)?.owner?.pid
+            }
+            try waitUntil("the lower pid to own port \(port)") { try ownerPid() == min(parent.pid, child) }
+            let survivor = parent.pid < child ? child : parent.pid
+            kill(parent.pid < child ? parent.pid : child, SIGKILL)
+            try waitUntil("pid \(survivor) to own port \(port)") { try ownerPid() == survivor }
+            #expect(MetricsText.value(try scrape(ns).text, "backlogd_listener_info", ["port": "\(port)", "pid": "\(survivor)"]) == 1)
+        }
+    }
+
+    /// Socket activation: pid 1 holds the socket and so does the service it
+    /// started; the service is the owner. A PID namespace of the test's own gives
+    /// a real pid 1 (python, named bdinit) and a child holding the same socket.
+    @Test func theServiceNotPid1OwnsAnActivatedSocket() throws {
+        try withNamespace { ns in
+            let dir = temporaryPath("activation")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            for name in ["bdinit", "bdservice"] {
+                try FileManager.default.createSymbolicLink(atPath: "\(dir)/\(name)", withDestinationPath: "/usr/bin/python3")
+            }
+            let port: UInt16 = 7078
+            let initProcess = try BackgroundProcess(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "\(dir)/bdinit", "-c", """
+                import os, socket, subprocess, time
+                assert os.getpid() == 1
+                s = socket.socket(); s.bind(("127.0.0.1", \(port))); s.listen(8)
+                subprocess.Popen(["\(dir)/bdservice", "-c", "import time; time.sleep(300)"], pass_fds=[s.fileno()])
+                print("ready", flush=True); time.sleep(300)
+                """], in: ns)
+            defer { initProcess.stop() }
+            try waitUntil("bdinit to start its service") { initProcess.log.contains("ready") }
+            // The host pid of the namespace's pid 1: unshare's child.
+            let children = try String(contentsOfFile: "/proc/\(initProcess.pid)/task/\(initProcess.pid)/children", encoding: .utf8)
+            let hostPid = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
+            // Its pid 1 ignores SIGTERM from outside; SIGKILL ends it and the namespace's every process.
+            defer { kill(hostPid, SIGKILL) }
+            let r = try run(["nsenter", "--target", "\(hostPid)", "--pid", "--mount", "--net",
+                             backlogdPath(), "--once", "--format", "json", "--window", "0"], check: false)
+            let owner = try OnceDocument.decode(r.stdout).listener(port: port)?.owner
+            #expect(owner?.comm == "bdservice", "\(String(describing: owner)) \(r.stderr)")
+            #expect(owner?.pid == 2)
+        }
+    }
 }

@@ -122,14 +122,15 @@ public final class OwnerIndex {
     }
 
     /// Field 22 of /proc/<pid>/stat (start time, in clock ticks since boot); nil
-    /// when the process is gone or the file is odd. The fields are counted after
-    /// the last ')', since the name before it may hold spaces and parentheses.
+    /// when the process is gone, a zombie (its fds are closed, its pid not yet
+    /// reaped) or the file is odd. The fields are counted after the last ')',
+    /// since the name before it may hold spaces and parentheses.
     static func startTime(of pid: Int32, procRoot: String) -> UInt64? {
         guard let bytes = try? ProcFile.read("\(procRoot)/\(pid)/stat", limit: 4096),
               let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
         // After the name: state is field 3, so start time (22) is the 20th.
-        guard fields.count >= 20 else { return nil }
+        guard fields.count >= 20, fields[0] != [UInt8(ascii: "Z")], fields[0] != [UInt8(ascii: "X")] else { return nil }
         return UInt64(String(decoding: fields[19], as: UTF8.self))
     }
 
