@@ -114,4 +114,16 @@ import Testing
         #expect(reasons == Array(repeating: .scanIncomplete, count: 4))
         #expect(index.skippedProcesses > 0)
     }
+
+    /// A process with many fds past the first is cut short when time is up, and
+    /// read whole as the first of the next scan.
+    @Test func aProcessWithManyFdsIsReadWholeAsTheFirstOfAScan() throws {
+        let proc = try FakeProc()
+        try proc.process(2, "small", unit: "s.service", sockets: [])
+        try proc.process(3, "huge", unit: "h.service", sockets: Array(1000..<4000) + [88])
+        let index = OwnerIndex(procRoot: proc.root, budget: 0, retryAfter: 0)
+        let first = index.resolve([88], now: 0)
+        if case .failure(let e) = first[88] { #expect(e.reason == .scanIncomplete) } else { Issue.record("found in the first scan") }
+        #expect(pid(index.resolve([88], now: 1)[88]) == 3)
+    }
 }

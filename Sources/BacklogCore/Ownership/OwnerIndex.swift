@@ -81,15 +81,22 @@ public final class OwnerIndex {
             pids = Array(pids[cut...] + pids[..<cut])
         }
         resumeAfter = nil
+        let deadline = started + .nanoseconds(Int64(max(budget, 0) * 1e9))
         for (n, pid) in pids.enumerated() {
-            // After one process at least, so that every scan gets somewhere.
-            if n > 0 && (ContinuousClock.now - started).seconds > budget {
+            // The first process is read whole, whatever its size, so that every
+            // scan gets somewhere; any other stops the scan when time is up, and
+            // the next scan starts with it.
+            let cutShort = n > 0 && ContinuousClock.now > deadline
+            let fds = cutShort ? .cutShort : Self.socketInodes(of: pid, procRoot: procRoot, wanted: wanted,
+                                                              deadline: n > 0 ? deadline : nil)
+            if case .cutShort = fds {
                 skippedProcesses += UInt64(pids.count - n)
                 incomplete = true
                 resumeAfter = pids[n - 1]
                 break
             }
-            switch Self.socketInodes(of: pid, procRoot: procRoot, wanted: wanted) {
+            switch fds {
+            case .cutShort: break
             case .denied: denied = true
             case .inodes(let hits):
                 for i in hits {
@@ -137,6 +144,8 @@ public final class OwnerIndex {
     enum FdScan {
         case denied
         case inodes([UInt32])
+        /// Time ran out while reading the process's fds.
+        case cutShort
     }
 
     static func pids(_ root: String) -> [Int32] {
@@ -151,14 +160,19 @@ public final class OwnerIndex {
     }
 
     /// The wanted socket inodes among the fds of `pid`.
-    static func socketInodes(of pid: Int32, procRoot: String, wanted: Set<UInt32>) -> FdScan {
+    static func socketInodes(of pid: Int32, procRoot: String, wanted: Set<UInt32>,
+                             deadline: ContinuousClock.Instant? = nil) -> FdScan {
         let path = "\(procRoot)/\(pid)/fd"
         guard let dir = opendir(path) else { return errno == EACCES || errno == EPERM ? .denied : .inodes([]) }
         defer { closedir(dir) }
         var hits: [UInt32] = []
         var link = [CChar](repeating: 0, count: 64)
         let prefix = Array("socket:[".utf8)
+        var read = 0
         while let e = readdir(dir) {
+            // A clock read per 256 fds: a process with 200k of them must not hold the scan far past its budget.
+            read += 1
+            if let deadline, read % 256 == 0, ContinuousClock.now > deadline { return .cutShort }
             let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard name.first != "." else { continue }
             let n = readlink("\(path)/\(name)", &link, link.count - 1)
