@@ -165,6 +165,8 @@ public struct SnapshotDocument: Encodable, Sendable {
     var deepIntervalSeconds: Double?
     var unattributedOverflows: Double?
     var trackingDropped: UInt64?
+    /// Listeners `max_listeners` left out of `listeners`.
+    var listenersLeftOut: Int
 
     enum CodingKeys: String, CodingKey {
         case schema, version, netns, timestamp, listeners, counters, sysctls, findings, sources, namespaces
@@ -173,6 +175,7 @@ public struct SnapshotDocument: Encodable, Sendable {
         case deepIntervalSeconds = "deep_interval_seconds"
         case unattributedOverflows = "unattributed_overflows"
         case trackingDropped = "tracking_dropped"
+        case listenersLeftOut = "listeners_left_out"
     }
 
     /// The first namespace at the top (host, or the one asked for), the others under `namespaces`.
@@ -191,6 +194,7 @@ public struct SnapshotDocument: Encodable, Sendable {
         netnsOwner = s.netnsOwner.map { NetnsOwnerEntry(pid: $0.pid, unit: $0.unit, container: $0.container) }
         timestamp = s.timestamp
         windowSeconds = s.windowSeconds
+        listenersLeftOut = s.listenersLeftOut
         listeners = s.listeners.map { ListenerEntry($0, commandLines: commandLines) }
         counters = ListenCounter.allCases.map {
             Counter(name: $0.rawValue, value: s.counter($0), windowDelta: s.counterDeltas?[$0])

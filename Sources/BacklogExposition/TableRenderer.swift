@@ -48,6 +48,9 @@ public enum TableRenderer {
             ])
         }
         out += table(rows, rightAligned: [2, 3, 4, 5, 6, 7, 8, 9])
+        if s.listenersLeftOut > 0 {
+            out += "(\(s.listenersLeftOut) more listeners left out by max_listeners: those with findings and the fullest are shown)\n"
+        }
         if let dropped = s.trackingDropped, dropped > 0 {
             out += "(\(dropped) connections were not tracked: the stall tracker was full)\n"
         }

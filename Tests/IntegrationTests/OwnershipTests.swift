@@ -83,6 +83,7 @@ import Glibc
             let doc = try OnceDocument.decode(try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0"]).stdout)
             if layouts.contains(where: { $0.0 == systemd }) {
                 #expect(doc.listener(port: 7071)?.owner?.unit == "bd-test-\(getpid()).service")
+                #expect(doc.listener(port: 7071)?.owner?.cgroup == "/bd-test-\(getpid()).service")
             }
             if layouts.contains(where: { $0.0 == unified }) {
                 #expect(doc.listener(port: 7072)?.owner?.unit == "bd-test-\(getpid()).scope")

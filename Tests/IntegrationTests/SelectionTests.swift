@@ -32,6 +32,10 @@ import Glibc
             #expect(try ports(["--include-process", "bdfilter"]) == [7073])
             // The cap keeps the fullest and says how many it left out.
             #expect(try ports(["--max-listeners", "1"]) == [a])
+            let capped = try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0", "--max-listeners", "1"], check: false).stdout
+            #expect(try OnceDocument.decode(capped).listeners_left_out == 2)
+            let table = try ns.exec([backlogdPath(), "--once", "--window", "0", "--max-listeners", "1"], check: false).stdout
+            #expect(table.contains("(2 more listeners left out by max_listeners"), "\(table)")
             let text = try ns.exec([backlogdPath(), "--once", "--format", "prometheus", "--window", "0", "--max-listeners", "1"], check: false).stdout
             #expect(MetricsText.value(text, "backlogd_listeners_left_out", ["netns": "host"]) == 2)
             #expect(MetricsText.samples(text, "backlogd_listen_queue_length").count == 1)

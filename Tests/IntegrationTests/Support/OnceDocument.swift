@@ -28,6 +28,7 @@ struct OnceDocument: Decodable {
         var cmdline: String?
         var unit: String?
         var container: String?
+        var cgroup: String?
     }
 
     struct Listener: Decodable {
@@ -78,6 +79,7 @@ struct OnceDocument: Decodable {
     var counters: [Counter]
     var sysctls: [String: Int64]
     var findings: [Finding]
+    var listeners_left_out: Int
 
     func listener(port: UInt16) -> Listener? {
         listeners.first { $0.port == port && $0.socket == 0 }
