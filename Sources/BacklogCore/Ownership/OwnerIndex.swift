@@ -52,7 +52,7 @@ public final class OwnerIndex {
         var alive: [Int32: Bool] = [:]
         for (inode, c) in owners {
             let pid = c.owner.pid
-            if alive[pid] == nil { alive[pid] = Self.startTime(of: pid, procRoot: procRoot) == c.started }
+            if alive[pid] == nil { alive[pid] = c.started != nil && Self.startTime(of: pid, procRoot: procRoot) == c.started }
             if alive[pid] == false { owners[inode] = nil }
         }
         let wanted = inodes.filter { owners[$0] == nil && (missing[$0].map { now >= $0.retryAt } ?? true) }
@@ -86,17 +86,11 @@ public final class OwnerIndex {
             // The first process is read whole, whatever its size, so that every
             // scan gets somewhere; any other stops the scan when time is up, and
             // the next scan starts with it.
-            let cutShort = n > 0 && ContinuousClock.now > deadline
-            let fds = cutShort ? .cutShort : Self.socketInodes(of: pid, procRoot: procRoot, wanted: wanted,
-                                                              deadline: n > 0 ? deadline : nil)
-            if case .cutShort = fds {
+            switch Self.socketInodes(of: pid, procRoot: procRoot, wanted: wanted, deadline: n > 0 ? deadline : nil) {
+            case .cutShort:
                 skippedProcesses += UInt64(pids.count - n)
                 incomplete = true
                 resumeAfter = pids[n - 1]
-                break
-            }
-            switch fds {
-            case .cutShort: break
             case .denied: denied = true
             case .inodes(let hits):
                 for i in hits {
@@ -110,7 +104,7 @@ public final class OwnerIndex {
                     if held == 1 || (pid != 1 && pid < held) { found[i] = pid }
                 }
             }
-            if settled == wanted.count { break }
+            if incomplete || settled == wanted.count { break }
         }
         for i in wanted {
             if let pid = found[i], let owner = Self.describe(pid, procRoot: procRoot) {
@@ -170,9 +164,10 @@ public final class OwnerIndex {
         let prefix = Array("socket:[".utf8)
         var read = 0
         while let e = readdir(dir) {
-            // A clock read per 256 fds: a process with 200k of them must not hold the scan far past its budget.
-            read += 1
+            // A clock read before the first fd and per 256 after: a process with
+            // 200k of them must not hold the scan far past its budget.
             if let deadline, read % 256 == 0, ContinuousClock.now > deadline { return .cutShort }
+            read += 1
             let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard name.first != "." else { continue }
             let n = readlink("\(path)/\(name)", &link, link.count - 1)
