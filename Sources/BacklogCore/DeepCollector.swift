@@ -7,17 +7,18 @@ import CSockDiag
 
 /// What one deep dump found, per listener group (Listener.groupKey).
 public struct DeepResult: Sendable {
-    public var stats: [String: ConnectionStats] = [:]
+    public var stats: [GroupKey: ConnectionStats] = [:]
     /// Groups whose half-open request sockets grew (now minus the fewest seen over
     /// the window), held for the window after they last grew; the growth.
-    public var halfOpenGrowth: [String: Int] = [:]
+    public var halfOpenGrowth: [GroupKey: Int] = [:]
     /// Per group: did any connection that waited in the accept queue at the
     /// previous look leave it (accepted, or gone)? Missing when there was no
     /// previous look with waiting connections.
-    public var acceptProgress: [String: Bool] = [:]
+    public var acceptProgress: [GroupKey: Bool] = [:]
     public var status: SourceStatus
-    /// CPU time (user + system, this thread) the dump took: the kernel's work
-    /// filling the dump runs in our recv() calls, so it is included.
+    /// CPU time (user + system, this thread) the dump took, summed over its
+    /// stretches between pauses: the kernel's work filling the dump runs in our
+    /// recv() calls, so it is included; what ran in the pauses is not.
     public var cpuSeconds: Double
     /// Connections the stall tracker could not remember (it was full), since start.
     public var trackingDropped: UInt64
@@ -26,8 +27,12 @@ public struct DeepResult: Sendable {
 /// The deep tick: one inet_diag dump per family of SYN-RECV, ESTABLISHED and
 /// CLOSE_WAIT sockets, filtered in the kernel to the ports that listen, folded
 /// into per-listener ConnectionStats. Memory is per listener plus the bounded
-/// stall tracker. Owns its netlink socket; use it from one thread at a time.
+/// stall tracker. Owns its netlink socket; it is a value of the namespace's
+/// actor (NamespaceCollector), which runs it, pausing between batches so that
+/// its fast ticks go on meanwhile.
 public final class DeepCollector {
+    /// Batches (256 records each) between pauses: a few milliseconds of work.
+    static let yieldEvery = 16
     public let netns: String
     public var thresholds: Thresholds
     /// How long "growing" looks back and a half-open alarm is held (the peak window).
@@ -35,9 +40,9 @@ public final class DeepCollector {
     private let socket: Result<SockDiagSocket, SockDiagError>
     private var stall = StallTracker()
     private var requests = RequestTracker()
-    private var halfOpenSeen: [String: [(time: Double, count: Int)]] = [:]
-    private var halfOpenAlarm: [String: (until: Double, growth: Int)] = [:]
-    private var previousUnaccepted: [String: Set<UInt64>] = [:]
+    private var halfOpenSeen: [GroupKey: [(time: Double, count: Int)]] = [:]
+    private var halfOpenAlarm: [GroupKey: (until: Double, growth: Int)] = [:]
+    private var previousUnaccepted: [GroupKey: Set<UInt64>] = [:]
     private var lastGood: DeepResult?
     private var lastCount = 0
     private var errorsTotal: UInt64 = 0
@@ -53,12 +58,14 @@ public final class DeepCollector {
     /// `listeners` should carry recent peaks (a group that was full within the
     /// peak window classifies its re-sending requests as overflowed).
     /// `now`: monotonic seconds, for the stall clock.
-    public func collect(listeners: [Listener], now: Double) -> DeepResult {
+    public func collect(listeners: [Listener], now: Double,
+                        isolation: isolated (any Actor)? = #isolation) async -> DeepResult {
         let started = ContinuousClock.now
-        let cpuStart = Self.threadCPU()
+        var cpu = 0.0
+        var sliceStart = ThreadCPU.seconds()
         let matcher = ListenerMatcher(listeners)
         var full = [Bool](repeating: false, count: matcher.groups.count)
-        var groupOf: [String: Int] = [:]
+        var groupOf: [GroupKey: Int] = [:]
         for (i, g) in matcher.groups.enumerated() { groupOf[g] = i }
         for l in listeners where l.family != .unix {
             if let g = groupOf[l.groupKey], l.isFull || l.queuePeak > l.queueMax { full[g] = true }
@@ -70,6 +77,8 @@ public final class DeepCollector {
         let ports = matcher.ports
         var records = 0
         if !ports.isEmpty {
+            // The dump's stretches are counted as they run (between pauses).
+            cpu += ThreadCPU.seconds() - sliceStart
             stall.begin()
             requests.begin()
             do {
@@ -79,13 +88,16 @@ public final class DeepCollector {
                 // Past the bytecode's port limit, ask for every port and match in Swift.
                 let filter = ports.count <= Int(BD_MAX_FILTER_PORTS) ? ports : []
                 for family in [AF_INET, AF_INET6] {
-                    try sock.dumpTCP(family: family, states: TCPStates.synRecv | TCPStates.established | TCPStates.closeWait,
-                                     ports: filter) { batch in
+                    try await sock.dumpTCP(family: family, states: TCPStates.synRecv | TCPStates.established | TCPStates.closeWait,
+                                           ports: filter, yieldEvery: Self.yieldEvery) { batch in
                         for rec in batch {
                             // A dump is not a snapshot: a socket can be seen twice.
                             guard seen.insert(rec.cookie).inserted else { continue }
                             fold(rec, matcher: matcher, full: full, into: &stats, unaccepted: &unaccepted, now: now)
                         }
+                    } slice: { starting in
+                        let t = ThreadCPU.seconds()
+                        if starting { sliceStart = t } else { cpu += t - sliceStart }
                     }
                 }
                 records = seen.count
@@ -94,6 +106,7 @@ public final class DeepCollector {
             } catch let e {
                 error = "\(e)"
             }
+            sliceStart = ThreadCPU.seconds()
             // A dump cut short must not make the trackers forget what it did not reach.
             if error == nil {
                 stall.finish()
@@ -109,12 +122,12 @@ public final class DeepCollector {
             // Keep the last complete numbers rather than publish a partial dump.
             var kept = lastGood ?? DeepResult(status: status, cpuSeconds: 0, trackingDropped: 0)
             kept.status = status
-            kept.cpuSeconds = Self.threadCPU() - cpuStart
+            kept.cpuSeconds = cpu + ThreadCPU.seconds() - sliceStart
             return kept
         }
         lastCount = records
         var result = DeepResult(status: status, cpuSeconds: 0, trackingDropped: stall.dropped + requests.dropped)
-        var nextUnaccepted: [String: Set<UInt64>] = [:]
+        var nextUnaccepted: [GroupKey: Set<UInt64>] = [:]
         for (i, g) in matcher.groups.enumerated() {
             result.stats[g] = stats[i]
             // Accept progress: a connection waiting at the previous look has left the queue.
@@ -142,7 +155,7 @@ public final class DeepCollector {
         let live = Set(matcher.groups)
         halfOpenSeen = halfOpenSeen.filter { live.contains($0.key) }
         halfOpenAlarm = halfOpenAlarm.filter { live.contains($0.key) }
-        result.cpuSeconds = Self.threadCPU() - cpuStart
+        result.cpuSeconds = cpu + ThreadCPU.seconds() - sliceStart
         lastGood = result
         return result
     }
@@ -159,7 +172,7 @@ public final class DeepCollector {
         case UInt8(BD_TCP_SYN_RECV):
             let (kind, age) = requests.observe(cookie: rec.cookie, retrans: rec.retrans, expiresMs: rec.expires_ms,
                                                listenerFull: full[g], now: now)
-            stats[g].synRecv[kind, default: AgedCount()].add(ageSeconds: age)
+            stats[g].synRecv[kind].add(ageSeconds: age)
         case _ where rec.inode == 0:
             // Still in the accept queue. A CLOSE_WAIT child's rqueue counts the client's FIN as a byte.
             stats[g].unaccepted.add(ageSeconds: quiet)
@@ -175,12 +188,5 @@ public final class DeepCollector {
                                     lastDataRecvMs: rec.has_info != 0 ? rec.tcpi_last_data_recv : 0, now: now)
             if age >= thresholds.stalledAfter { stats[g].stalled.add(ageSeconds: age) }
         }
-    }
-
-    /// CPU seconds (user + system) of the calling thread.
-    public static func threadCPU() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

@@ -2,12 +2,14 @@ import BacklogCore
 import Dispatch
 import Synchronization
 
-/// The fast tick: on a DispatchSourceTimer, every watched namespace dumps its
-/// listeners and reads its counters and sysctls (each on its own thread, at the
-/// same time), and the results are published together as immutable Snapshots.
-/// Scrapes only read what was published; a slow tick delays the next tick
-/// (Dispatch coalesces), never a scrape. Mutable state lives on `queue`.
-public final class CollectionLoop: @unchecked Sendable {
+/// The fast tick: on a DispatchSourceTimer, every watched namespace's collector
+/// dumps its listeners and reads its counters and sysctls (each on its own
+/// thread, at the same time), and the results are published together as one
+/// Publication. Scrapes only read what was published. The interval is paced by
+/// the ticks' CPU cost: max(interval, cost / fast.cpu_budget), at most 2 s, so
+/// that thousands of listeners in hundreds of namespaces (the kernel walks the
+/// whole listening hash for each namespace) cost a bounded share of a core.
+public final class CollectionLoop: Sendable {
     public struct Settings: Sendable, Equatable {
         public var interval: Double
         public var peakWindow: Double
@@ -15,117 +17,138 @@ public final class CollectionLoop: @unchecked Sendable {
         public var namespaces: DaemonConfig.NamespaceSettings
         public var deepMinInterval: Double
         public var deepCPUBudget: Double
+        public var fastCPUBudget: Double
 
         public init(interval: Double, peakWindow: Double, collector: CollectorSettings = CollectorSettings(),
                     namespaces: DaemonConfig.NamespaceSettings = .init(),
-                    deepMinInterval: Double = 1, deepCPUBudget: Double = 0.01) {
+                    deepMinInterval: Double = 1, deepCPUBudget: Double = 0.01, fastCPUBudget: Double = 0.01) {
             self.interval = interval
             self.peakWindow = peakWindow
             self.collector = collector
             self.namespaces = namespaces
             self.deepMinInterval = deepMinInterval
             self.deepCPUBudget = deepCPUBudget
+            self.fastCPUBudget = fastCPUBudget
         }
     }
 
-    private let queue = DispatchQueue(label: "backlogd.collect.fast")
-    private var settings: Settings
-    /// What the deep tick reads (it runs on its own queue).
-    private let shared: LockedBox<Settings>
-    private var timer: DispatchSourceTimer?
-    private let started = ContinuousClock.now
-    private let publish: @Sendable ([Snapshot]) -> Void
-    private let afterTick: @Sendable ([Snapshot]) -> Void
+    /// The slowest the fast tick gets, however expensive its floor.
+    public static let slowestInterval = 2.0
+
+    private let ticker: FastTicker
     private let registry: NamespaceRegistry
     private let deep: DeepLoop
+    private let running = Mutex<Task<Void, Never>?>(nil)
 
-    /// `publish` hands each tick's snapshots (host first) to the HTTP side;
-    /// `afterTick` runs on the timer path after it (watchdog, first-tick readiness).
+    /// `publish` hands each tick's publication (host first) to the HTTP side;
+    /// `afterTick` runs on the tick's thread after it (watchdog, first-tick readiness).
+    /// Throws when a thread cannot be made (for backlogd's own namespace, the loops).
     public init(
-        settings: Settings, publish: @escaping @Sendable ([Snapshot]) -> Void,
-        afterTick: @escaping @Sendable ([Snapshot]) -> Void = { _ in }
-    ) {
-        self.settings = settings
-        self.shared = LockedBox(settings)
+        settings: Settings, publish: @escaping @Sendable (Publication) -> Void,
+        afterTick: @escaping @Sendable (Publication) -> Void = { _ in }
+    ) throws(NetnsError) {
         let host = WatchedNamespace(label: WatchedNamespace.hostLabel, inode: NetnsInode.ofProcess() ?? 0, path: nil)
-        // backlogd's own namespace needs no thread of its own: nothing can fail.
-        self.registry = NamespaceRegistry(host: try! NamespaceCollection(host, settings: settings))
-        self.publish = publish
-        self.afterTick = afterTick
-        self.deep = DeepLoop(registry: registry, settings: shared)
+        registry = NamespaceRegistry(host: try NamespaceSlot(host, peakWindow: settings.peakWindow))
+        deep = try DeepLoop(registry: registry, settings: settings)
+        ticker = try FastTicker(settings: settings, registry: registry, deep: deep, publish: publish, afterTick: afterTick)
     }
 
     public func start() {
-        queue.sync { schedule() }
+        running.withLock { t in
+            guard t == nil else { return }
+            t = Task { [ticker] in await ticker.run() }
+        }
         // After the first fast tick, so that there are listeners to match.
-        deep.start(after: settings.interval)
+        deep.start(after: ticker.initialInterval)
     }
 
     /// Applies new settings from the next tick on (config reload); namespaces
     /// are picked up or dropped at the next deep tick.
     public func update(_ new: Settings) {
-        queue.async { [self] in
-            guard new != settings else { return }
-            let intervalChanged = new.interval != settings.interval
-            settings = new
-            shared.value = new
-            if intervalChanged { schedule() }
-        }
+        deep.update(new)
+        Task { [ticker] in await ticker.update(new) }
     }
 
-    /// Stops the timers (a tick in progress finishes first) and leaves every namespace.
+    /// Stops the loops (a tick in progress finishes first) and leaves every namespace.
     public func stop() {
         deep.stop()
-        queue.sync {
-            timer?.cancel()
-            timer = nil
+        running.withLock { t in
+            t?.cancel()
+            t = nil
         }
         registry.closeAll()
     }
+}
 
-    private func schedule() {
-        timer?.cancel()
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        let ms = max(1, Int((settings.interval * 1000).rounded()))
-        t.schedule(deadline: .now(), repeating: .milliseconds(ms), leeway: .milliseconds(max(1, ms / 10)))
-        t.setEventHandler { [unowned self] in tick() }
-        t.resume()
-        timer = t
+/// The fast loop itself: an actor on a thread of its own, so that its wait for
+/// slow namespaces blocks nobody else's thread.
+actor FastTicker {
+    private nonisolated let thread: NetnsThread
+    nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
+    nonisolated let initialInterval: Double
+    private var settings: CollectionLoop.Settings
+    private var pacing: FastPacing
+    private let started = ContinuousClock.now
+    private let registry: NamespaceRegistry
+    private let deep: DeepLoop
+    private let publish: @Sendable (Publication) -> Void
+    private let afterTick: @Sendable (Publication) -> Void
+
+    init(settings: CollectionLoop.Settings, registry: NamespaceRegistry, deep: DeepLoop,
+         publish: @escaping @Sendable (Publication) -> Void, afterTick: @escaping @Sendable (Publication) -> Void) throws(NetnsError) {
+        thread = try NetnsThread.own()
+        initialInterval = settings.interval
+        self.settings = settings
+        self.pacing = FastPacing(interval: settings.interval, budget: settings.fastCPUBudget)
+        self.registry = registry
+        self.deep = deep
+        self.publish = publish
+        self.afterTick = afterTick
+    }
+
+    deinit { thread.stop() }
+
+    func update(_ new: CollectionLoop.Settings) {
+        settings = new
+        pacing.floor = new.interval
+        pacing.budget = new.fastCPUBudget
+    }
+
+    /// Ticks every `pacing.interval` until cancelled; a tick that overran starts the next at once.
+    func run() async {
+        var next = ContinuousClock.now
+        while !Task.isCancelled {
+            tick()
+            next += .milliseconds(Int((pacing.interval * 1000).rounded()))
+            if next < .now { next = .now }
+            try? await Task.sleep(until: next, tolerance: .milliseconds(max(1, Int(pacing.interval * 100))))
+        }
     }
 
     private func tick() {
         let now = (ContinuousClock.now - started).seconds
-        let (interval, owners) = deep.current
+        let interval = pacing.interval
+        let (deepInterval, owners) = deep.current
         let all = registry.current
         let group = DispatchGroup()
-        // Other namespaces on their threads first, then ours here, meanwhile.
-        for c in all.filter({ !$0.namespace.isHost }) + all.filter(\.namespace.isHost) {
+        let request = NamespaceSlot.TickRequest(now: now, settings: settings, owners: owners, deepInterval: deepInterval,
+                                                fastInterval: interval)
+        for c in all {
             group.enter()
-            c.tick(now: now, settings: settings, deepInterval: interval, owners: owners) { group.leave() }
+            c.tick(request) { group.leave() }
         }
         // A namespace that has not answered within most of an interval shows its previous
         // snapshot: a slow one must not stretch everybody's ticks (the host's included).
-        _ = group.wait(timeout: .now() + .milliseconds(max(5, Int(settings.interval * 900))))
-        var snapshots = all.compactMap { $0.latest.value } + registry.unreachable
+        _ = group.wait(timeout: .now() + .milliseconds(max(5, Int(interval * 900))))
+        let results = all.compactMap(\.result)
+        let cpu = results.filter { $0.tick == now }.reduce(0) { $0 + $1.cpuSeconds }
+        let snapshots = results.map(\.snapshot) + registry.unreachable
         guard !snapshots.isEmpty else { return }
-        SeriesCap.apply(&snapshots, cap: settings.collector.selection.maxListeners)
-        snapshots[0].netnsOpenFailures = registry.openFailures
-        snapshots[0].netnsUnreadableProcesses = registry.unreadableProcesses
-        publish(snapshots)
-        afterTick(snapshots)
-    }
-}
-
-/// A value shared between queues behind a lock.
-final class LockedBox<T: Sendable>: Sendable {
-    private let mutex: Mutex<T>
-
-    init(_ value: T) {
-        mutex = Mutex(value)
-    }
-
-    var value: T {
-        get { mutex.withLock { $0 } }
-        set { mutex.withLock { $0 = newValue } }
+        let facts = ProcessFacts(ownerFailures: owners?.failures, ownerScanSkipped: owners?.skipped,
+                                 netnsOpenFailures: registry.openFailures, netnsUnreadableProcesses: registry.unreadableProcesses)
+        let publication = Publication(snapshots: snapshots, process: facts, maxListeners: settings.collector.selection.maxListeners)
+        publish(publication)
+        afterTick(publication)
+        _ = pacing.record(cpuSeconds: cpu)
     }
 }

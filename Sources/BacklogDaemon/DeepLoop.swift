@@ -1,68 +1,85 @@
 import BacklogCore
-import Dispatch
 import Synchronization
 
-/// The deep tick, on its own queue so a slow one never delays the fast tick:
-/// finds the namespaces to watch (when all are enabled), dumps SYN-RECV /
-/// ESTABLISHED / CLOSE_WAIT for the ports that listen in each, looks up the
-/// owners of new listeners, then waits max(min interval, CPU cost / budget):
-/// every second on a small host, tens of seconds on one with hundreds of
-/// thousands of sockets.
-final class DeepLoop: @unchecked Sendable {
-    struct Pacing: Sendable, Equatable {
-        var minInterval: Double
-        /// Fraction of one core the deep tick may use on average.
-        var cpuBudget: Double
+/// The deep tick, on a thread of its own so a slow one never delays the fast
+/// tick: finds the namespaces to watch (when all are enabled), has each
+/// namespace's collector dump SYN-RECV / ESTABLISHED / CLOSE_WAIT for the ports
+/// that listen, looks up the owners of new listeners, then waits
+/// max(min interval, CPU cost / budget): every second on a small host, tens of
+/// seconds on one with hundreds of thousands of sockets.
+final class DeepLoop: Sendable {
+    private let worker: DeepWorker
+    private let running = Mutex<Task<Void, Never>?>(nil)
+
+    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings) throws(NetnsError) {
+        worker = try DeepWorker(registry: registry, settings: settings)
     }
 
-    private let queue = DispatchQueue(label: "backlogd.collect.deep")
+    /// The deep tick's interval and the latest owner lookup, for the fast tick.
+    var current: (interval: Double?, owners: OwnerSnapshot?) { worker.latest.withLock { $0 } }
+
+    func start(after delay: Double) {
+        running.withLock { t in
+            guard t == nil else { return }
+            t = Task { [worker] in
+                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                await worker.run()
+            }
+        }
+    }
+
+    func update(_ new: CollectionLoop.Settings) {
+        Task { [worker] in await worker.update(new) }
+    }
+
+    func stop() {
+        running.withLock { t in
+            t?.cancel()
+            t = nil
+        }
+    }
+}
+
+/// The deep loop's state: discovery, the one owner index for all namespaces
+/// (socket inodes are unique host-wide), its own pacing. An actor on its own
+/// thread: the /proc scans it does block only that thread.
+actor DeepWorker {
+    private nonisolated let thread: NetnsThread
+    nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
+    /// Read by the fast tick.
+    nonisolated let latest = Mutex<(interval: Double?, owners: OwnerSnapshot?)>((nil, nil))
     private let registry: NamespaceRegistry
-    private let settings: LockedBox<CollectionLoop.Settings>
+    private var settings: CollectionLoop.Settings
     private let started = ContinuousClock.now
     private let discovery = NetnsDiscovery()
-    /// One for all namespaces: socket inodes are unique host-wide.
-    private let owners = SharedOwnerIndex()
-    // Queue-confined.
-    private var running = false
-    private var generation = 0
-    // Read by the fast tick.
-    private let latest = Mutex<(interval: Double?, owners: OwnerSnapshot?)>((nil, nil))
+    private let owners = OwnerIndex()
+    private var lookups: UInt64 = 0
 
-    init(registry: NamespaceRegistry, settings: LockedBox<CollectionLoop.Settings>) {
+    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings) throws(NetnsError) {
+        thread = try NetnsThread.own()
         self.registry = registry
         self.settings = settings
     }
 
-    var current: (interval: Double?, owners: OwnerSnapshot?) { latest.withLock { $0 } }
+    deinit { thread.stop() }
 
-    func start(after delay: Double) {
-        queue.async { [self] in
-            running = true
-            schedule(after: delay)
-        }
+    func update(_ new: CollectionLoop.Settings) {
+        settings = new
     }
 
-    func stop() {
-        queue.sync {
-            running = false
-            generation += 1
-        }
-    }
-
-    private func schedule(after delay: Double) {
-        let g = generation
-        queue.asyncAfter(deadline: .now() + .milliseconds(Int(delay * 1000))) { [self] in
-            guard running, g == generation else { return }
-            tick()
+    func run() async {
+        while !Task.isCancelled {
+            let interval = await tick()
+            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
         }
     }
 
     /// Discovery, the deep dumps, then the owners of listeners not yet known
     /// (a /proc scan, bounded in time); all count against the CPU budget.
-    private func tick() {
+    private func tick() async -> Double {
         let now = (ContinuousClock.now - started).seconds
-        let s = settings.value
-        let cpu0 = DeepCollector.threadCPU()
+        let s = settings
+        let cpu0 = ThreadCPU.seconds()
         var wanted: [WatchedNamespace] = []
         if s.namespaces.all {
             let found = discovery.scan()
@@ -71,23 +88,20 @@ final class DeepLoop: @unchecked Sendable {
         } else {
             registry.unreadableProcesses = nil
         }
-        registry.reconcile(wanted, settings: s)
-        var cpu = DeepCollector.threadCPU() - cpu0
+        await registry.reconcile(wanted, peakWindow: s.peakWindow)
+        var cpu = ThreadCPU.seconds() - cpu0
         var inodes = Set<UInt32>()
         for c in registry.current {
-            c.deep.thresholds = s.collector.thresholds
-            c.deep.window = s.peakWindow
-            let listeners = c.lastListeners.value
-            let result = c.deep.collect(listeners: listeners, now: now)
-            c.deepResult.value = result
-            cpu += result.cpuSeconds
-            inodes.formUnion(listeners.map(\.inode))
+            let look = await c.collector.deepLook(now: now, thresholds: s.collector.thresholds, window: s.peakWindow)
+            cpu += look.cpuSeconds
+            inodes.formUnion(look.inodes)
         }
-        let cpu1 = DeepCollector.threadCPU()
-        let resolved = owners.resolve(inodes, now: now)
-        cpu += DeepCollector.threadCPU() - cpu1
+        let cpu1 = ThreadCPU.seconds()
+        lookups += 1
+        let resolved = OwnerSnapshot.resolve(inodes, with: owners, now: now, generation: lookups)
+        cpu += ThreadCPU.seconds() - cpu1
         let interval = max(s.deepMinInterval, cpu / max(s.deepCPUBudget, 1e-6))
         latest.withLock { $0 = (interval, resolved) }
-        schedule(after: interval)
+        return interval
     }
 }

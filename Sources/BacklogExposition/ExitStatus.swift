@@ -6,8 +6,8 @@ public enum OnceExitStatus {
     public static let collectionFailed: Int32 = 3
 
     /// The worst over several namespaces.
-    public static func of(_ all: [Snapshot]) -> Int32 {
-        all.map(of).max() ?? 0
+    public static func of(_ p: Publication) -> Int32 {
+        p.snapshots.map(of).max() ?? 0
     }
 
     public static func of(_ s: Snapshot) -> Int32 {

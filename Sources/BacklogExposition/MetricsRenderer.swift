@@ -15,17 +15,15 @@ public enum MetricsRenderer {
         ]
     }
 
-    public static func families(_ s: Snapshot, version: String) -> [MetricFamily] {
-        families([s], version: version)
-    }
-
     /// Every namespace's families (PrometheusText merges same-named ones), then the
     /// process-wide ones once: owner lookups, build info.
-    public static func families(_ all: [Snapshot], version: String) -> [MetricFamily] {
-        all.flatMap(namespaceFamilies) + processFamilies(all, version: version)
+    public static func families(_ p: Publication, version: String) -> [MetricFamily] {
+        let owners = p.process.ownerFailures != nil
+        return p.snapshots.flatMap { namespaceFamilies($0, owners: owners) } + processFamilies(p.process, version: version)
     }
 
-    static func namespaceFamilies(_ s: Snapshot) -> [MetricFamily] {
+    /// `owners`: whether owners were looked up (then every listener has an info series).
+    static func namespaceFamilies(_ s: Snapshot, owners: Bool) -> [MetricFamily] {
         var out: [MetricFamily] = []
         func perListener(_ name: String, _ help: String, _ value: (Listener) -> UInt32) {
             out.append(MetricFamily(name, .gauge, help: help, samples: s.listeners.map {
@@ -50,7 +48,7 @@ public enum MetricsRenderer {
         }
 
         out += connectionFamilies(s)
-        out += ownerFamilies(s)
+        if owners { out += ownerFamilies(s) }
 
         let ns = [("netns", s.netns)]
         if let netstat = s.netstat {
@@ -71,15 +69,14 @@ public enum MetricsRenderer {
         out += selfMetrics(s)
         out.append(MetricFamily("backlogd_netns_info", .gauge,
             help: "1 per watched network namespace; pid, unit and container of the lowest-numbered process in it, where one was seen (empty for host and for a named namespace nobody is in).",
-            samples: [Sample(ns + [("pid", s.netnsOwner.map { String($0.pid) } ?? ""), ("unit", s.netnsOwner?.unit ?? ""),
-                                   ("container", s.netnsOwner?.container ?? "")], .int(1))]))
+            samples: [Sample(ns + [("pid", s.occupant.map { String($0.pid) } ?? ""), ("unit", s.occupant?.unit ?? ""),
+                                   ("container", s.occupant?.container ?? "")], .int(1))]))
         return out
     }
 
     /// Who owns each listener: pid in the info series (never in every series).
     static func ownerFamilies(_ s: Snapshot) -> [MetricFamily] {
-        guard s.ownerFailures != nil else { return [] }
-        return [
+        [
             MetricFamily("backlogd_listener_info", .gauge,
                 help: "1 per listener; labels of the listener plus the owning process's pid (empty when unknown). Owner: the socket inode among /proc/<pid>/fd links; unit from that process's cgroup.",
                 samples: s.listeners.map { Sample(listenerLabels($0) + [("pid", $0.owner.map { String($0.pid) } ?? "")], .int(1)) }),
@@ -87,24 +84,24 @@ public enum MetricsRenderer {
     }
 
     /// Owner lookups (one index for all namespaces) and the build: once per process.
-    static func processFamilies(_ all: [Snapshot], version: String) -> [MetricFamily] {
+    static func processFamilies(_ p: ProcessFacts, version: String) -> [MetricFamily] {
         var out: [MetricFamily] = []
-        if let s = all.first(where: { $0.ownerFailures != nil }), let failures = s.ownerFailures {
+        if let failures = p.ownerFailures {
             out += [
             MetricFamily("backlogd_owner_lookups_failed_total", .counter,
                 help: "Owner lookups that found no process, by reason: no_permission (other users' /proc/<pid>/fd unreadable: CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE), not_found, scan_incomplete (time budget).",
                 samples: Unattributed.allCases.map { Sample([("reason", $0.rawValue)], .uint(failures[$0] ?? 0)) }),
             MetricFamily("backlogd_owner_scan_skipped_total", .counter,
                 help: "Processes an owner scan did not get to because it ran out of its time budget.",
-                samples: [Sample([], .uint(s.ownerScanSkipped ?? 0))]),
+                samples: [Sample([], .uint(p.ownerScanSkipped ?? 0))]),
             ]
         }
-        if let failures = all.first(where: { $0.netnsOpenFailures != nil })?.netnsOpenFailures {
+        if let failures = p.netnsOpenFailures {
             out.append(MetricFamily("backlogd_netns_open_failed_total", .counter,
                 help: "Network namespaces that could not be joined, by reason: no_permission (setns needs CAP_SYS_ADMIN; /proc/PID/ns/net of another user needs CAP_SYS_PTRACE), gone (vanished before it was joined), other. Each namespace counts once per appearance; one that stays unreachable shows backlogd_source_up{source=\"netns\"} 0.",
                 samples: ["no_permission", "gone", "other"].map { Sample([("reason", $0)], .uint(failures[$0] ?? 0)) }))
         }
-        if let unreadable = all.first(where: { $0.netnsUnreadableProcesses != nil })?.netnsUnreadableProcesses {
+        if let unreadable = p.netnsUnreadableProcesses {
             out.append(MetricFamily("backlogd_netns_unreadable_processes", .gauge,
                 help: "Processes whose /proc/<pid>/ns/net the last namespace discovery could not read (another user's: needs CAP_SYS_PTRACE); their namespaces are not watched unless named in /run/netns.",
                 samples: [Sample([], .int(Int64(unreadable)))]))
@@ -167,6 +164,11 @@ public enum MetricsRenderer {
                 help: "Current interval of the deep tick (SYN-RECV/ESTABLISHED/CLOSE_WAIT dump): max(deep_min_interval, its CPU cost / deep_cpu_budget).",
                 samples: [Sample(ns, .double(d))]))
         }
+        if let f = s.fastIntervalSeconds {
+            out.append(MetricFamily("backlogd_fast_interval_seconds", .gauge,
+                help: "Current interval of the fast tick (LISTEN dumps, counters, sysctls of every namespace): max(interval, its CPU cost / fast.cpu_budget), at most 2 s.",
+                samples: [Sample(ns, .double(f))]))
+        }
         if let t = s.trackingDropped {
             out.append(MetricFamily("backlogd_tracking_dropped_total", .counter,
                 help: "Sightings of connections (stall tracker) and request sockets (SYN-RECV tracker) not remembered because the tracker was at its cap of 100000.",
@@ -205,11 +207,7 @@ public enum MetricsRenderer {
         ]
     }
 
-    public static func render(_ s: Snapshot, version: String) -> String {
-        render([s], version: version)
-    }
-
-    public static func render(_ all: [Snapshot], version: String) -> String {
-        PrometheusText.render(families(all, version: version))
+    public static func render(_ p: Publication, version: String) -> String {
+        PrometheusText.render(families(p, version: version))
     }
 }

@@ -142,7 +142,7 @@ public struct SnapshotDocument: Encodable, Sendable {
         }
     }
 
-    public struct NetnsOwnerEntry: Encodable, Sendable {
+    public struct OccupantEntry: Encodable, Sendable {
         var pid: Int32
         var unit: String?
         var container: String?
@@ -152,7 +152,7 @@ public struct SnapshotDocument: Encodable, Sendable {
     var version: String
     var netns: String
     /// Who is in the namespace (the lowest pid), when it is not `host`.
-    var netnsOwner: NetnsOwnerEntry?
+    var occupant: OccupantEntry?
     /// The other namespaces watched (`--all-namespaces`, `namespaces.all`), each a document like this one.
     var namespaces: [SnapshotDocument]?
     var timestamp: Double
@@ -170,7 +170,7 @@ public struct SnapshotDocument: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schema, version, netns, timestamp, listeners, counters, sysctls, findings, sources, namespaces
-        case netnsOwner = "netns_owner"
+        case occupant = "netns_owner"
         case windowSeconds = "window_seconds"
         case deepIntervalSeconds = "deep_interval_seconds"
         case unattributedOverflows = "unattributed_overflows"
@@ -191,11 +191,11 @@ public struct SnapshotDocument: Encodable, Sendable {
         schema = Self.schema
         self.version = version
         netns = s.netns
-        netnsOwner = s.netnsOwner.map { NetnsOwnerEntry(pid: $0.pid, unit: $0.unit, container: $0.container) }
+        occupant = s.occupant.map { OccupantEntry(pid: $0.pid, unit: $0.unit, container: $0.container) }
         timestamp = s.timestamp
         windowSeconds = s.windowSeconds
         listenersLeftOut = s.listenersLeftOut
-        listeners = s.listeners.map { ListenerEntry($0, commandLines: commandLines) }
+        listeners = s.listenersFullestFirst.map { ListenerEntry($0, commandLines: commandLines) }
         counters = ListenCounter.allCases.map {
             Counter(name: $0.rawValue, value: s.counter($0), windowDelta: s.counterDeltas?[$0])
         }

@@ -4,13 +4,13 @@ import BacklogCore
 /// listener (fullest first), then counters and sysctls.
 public enum TableRenderer {
     /// Several namespaces: one section each, separated by a blank line.
-    public static func render(_ all: [Snapshot], version: String) -> String {
-        all.map { render($0, version: version) }.joined(separator: "\n")
+    public static func render(_ p: Publication, version: String) -> String {
+        p.snapshots.map { render($0, version: version) }.joined(separator: "\n")
     }
 
     public static func render(_ s: Snapshot, version: String) -> String {
         var out = "backlogd \(version): netns \(printable(s.netns))"
-        if let o = s.netnsOwner {
+        if let o = s.occupant {
             out += " (pid \(o.pid)" + (o.unit.map { ", " + printable($0) } ?? "") + ")"
         }
         out += ", \(s.listeners.count) listeners"
@@ -31,9 +31,9 @@ public enum TableRenderer {
         // SYN-RECV: new/half_open/deferred/overflowed; UNACCEPTED: count, oldest, unread bytes.
         var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", "SYN-RECV n/h/d/o", "UNACCEPTED", "STALLED", "CLOSE-WAIT", "PROCESS", ""]]
         // SO_REUSEPORT members share an address: `#n` is their `socket` label.
-        var groupSizes: [String: Int] = [:]
+        var groupSizes: [GroupKey: Int] = [:]
         for l in s.listeners { groupSizes[l.groupKey, default: 0] += 1 }
-        for l in s.listeners {
+        for l in s.listenersFullestFirst {
             let member = groupSizes[l.groupKey, default: 0] > 1 ? " #\(l.socket)" : ""
             rows.append([
                 proto(l), printable(l.displayAddress) + member, String(l.queueLength), String(l.queueMax),

@@ -7,8 +7,9 @@ import Synchronization
 /// first request that needs it: scrapes cost the same however many sockets
 /// the host has, and ticks that nobody scrapes cost no rendering.
 public final class ServedSnapshot: Sendable {
-    /// One per watched namespace, host first.
-    public let snapshots: [Snapshot]
+    /// One snapshot per watched namespace (host first) and the process-wide facts.
+    public let publication: Publication
+    public var snapshots: [Snapshot] { publication.snapshots }
     public let version: String
     /// Monotonic seconds when it was published (for /healthz staleness).
     public let publishedAt: ContinuousClock.Instant
@@ -20,9 +21,9 @@ public final class ServedSnapshot: Sendable {
     }
     private let bodies = Mutex(Bodies())
 
-    public init(_ snapshots: [Snapshot], version: String) {
-        precondition(!snapshots.isEmpty, "host is always collected")
-        self.snapshots = snapshots
+    public init(_ publication: Publication, version: String) {
+        precondition(!publication.snapshots.isEmpty, "host is always collected")
+        self.publication = publication
         self.version = version
         self.publishedAt = .now
     }
@@ -33,7 +34,7 @@ public final class ServedSnapshot: Sendable {
 
     public var metrics: ByteBuffer {
         if let m = bodies.withLock({ $0.metrics }) { return m }
-        let m = ByteBuffer(string: MetricsRenderer.render(snapshots, version: version))
+        let m = ByteBuffer(string: MetricsRenderer.render(publication, version: version))
         return bodies.withLock { b in
             if b.metrics == nil { b.metrics = m }
             return b.metrics!
@@ -59,7 +60,7 @@ public final class ServedSnapshot: Sendable {
 
     public var json: ByteBuffer {
         if let j = bodies.withLock({ $0.json }) { return j }
-        let j = ByteBuffer(string: JSONRenderer.render(snapshots, version: version, commandLines: false))
+        let j = ByteBuffer(string: JSONRenderer.render(publication, version: version, commandLines: false))
         return bodies.withLock { b in
             if b.json == nil { b.json = j }
             return b.json!
@@ -79,8 +80,8 @@ public final class SnapshotStore: Sendable {
         self.indexPage = ByteBuffer(string: IndexPage.html(version: version))
     }
 
-    public func publish(_ snapshots: [Snapshot]) {
-        let served = ServedSnapshot(snapshots, version: version)
+    public func publish(_ publication: Publication) {
+        let served = ServedSnapshot(publication, version: version)
         current.withLock { $0 = served }
     }
 

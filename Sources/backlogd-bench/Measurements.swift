@@ -15,56 +15,38 @@ enum Measure {
         return kind == "fast" ? mean(Array(times.dropFirst())) : percentile(Array(times.dropFirst()), 0.5)
     }
 
-    /// backlogd's fast and deep ticks in this process, on a thread inside the
-    /// namespace: median wall seconds per tick, and the listening ports.
+    /// backlogd's fast and deep ticks in this process, by the daemon's own
+    /// NamespaceCollector (on a thread inside the namespace).
     /// Median seconds of each part of the fast tick: listener dumps, netstat, sysctls.
     static func fastParts(_ w: Workload, repeat count: Int) throws -> (listeners: Double, netstat: Double, sysctls: Double, tick: Double) {
-        try inNamespace(w.namespace) {
-            let c = Collector(netns: "bench")
-            var history = QueueHistory(window: 15)
-            var l: [Double] = [], n: [Double] = [], s: [Double] = [], t: [Double] = []
-            func time(_ body: () -> Void) -> Double {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                body()
-                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            }
-            for _ in 0...count {
-                l.append(time { _ = c.readListeners() })
-                n.append(time { _ = c.readNetstat() })
-                s.append(time { _ = c.readSysctls() })
-                t.append(time { _ = c.tick(history: &history, now: Double(t.count) * 0.25, maxStep: 1) })
-            }
-            return (percentile(l, 0.5), percentile(n, 0.5), percentile(s, 0.5), percentile(t, 0.5))
+        let c = try CollectorProbe(namespace: w.namespace)
+        var l: [Double] = [], n: [Double] = [], s: [Double] = [], t: [Double] = []
+        for i in 0...count {
+            let parts = c.timeSources()
+            l.append(parts.listeners)
+            n.append(parts.netstat)
+            s.append(parts.sysctls)
+            t.append(c.tick(now: Double(i) * 0.25).wall)
         }
+        return (percentile(l, 0.5), percentile(n, 0.5), percentile(s, 0.5), percentile(t, 0.5))
     }
 
     static func ticks(_ w: Workload, repeat count: Int) throws -> (fast: Double, deep: Double, ports: [UInt16]) {
-        try inNamespace(w.namespace) {
-            let collector = Collector(netns: "bench")
-            let deep = DeepCollector(netns: "bench")
-            var history = QueueHistory(window: 15)
-            var fast: [Double] = []
-            var deepTimes: [Double] = []
-            var listeners: [Listener] = []
-            for i in 0...count {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                // Ticks 250 ms apart as the daemon's default: counters are read every 4th.
-                let s = collector.tick(history: &history, now: Double(i) * 0.25, maxStep: 1)
-                let t1 = DispatchTime.now().uptimeNanoseconds
-                if i > 0 { fast.append(Double(t1 - t0) / 1e9) }
-                listeners = s.listeners
-            }
-            for i in 0...max(3, count / 4) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                let r = deep.collect(listeners: listeners, now: Double(i))
-                let t1 = DispatchTime.now().uptimeNanoseconds
-                guard r.status.up else { throw BenchError("deep tick failed: \(r.status.error ?? "")") }
-                if i > 0 { deepTimes.append(Double(t1 - t0) / 1e9) }
-            }
-            let ports = Array(Set(listeners.compactMap(\.port))).sorted()
-            // Mean, not median, for the fast tick: one tick in four also reads the counters.
-            return (mean(fast), percentile(deepTimes, 0.5), ports)
+        let c = try CollectorProbe(namespace: w.namespace)
+        var fast: [Double] = []
+        var deepTimes: [Double] = []
+        for i in 0...count {
+            // Ticks 250 ms apart as the daemon's default: counters are read every 4th.
+            let wall = c.tick(now: Double(i) * 0.25).wall
+            if i > 0 { fast.append(wall) }
         }
+        for i in 0...max(3, count / 4) {
+            let r = c.deepLook(now: Double(count) * 0.25 + Double(i))
+            if i > 0 { deepTimes.append(r) }
+        }
+        let ports = Array(Set(c.listeners.compactMap(\.port))).sorted()
+        // Mean, not median, for the fast tick: one tick in four also reads the counters.
+        return (mean(fast), percentile(deepTimes, 0.5), ports)
     }
 
     /// `backlogd --once --window 0` as a whole process: median wall seconds.

@@ -101,22 +101,23 @@ struct Backlogd: ParsableCommand {
 
     private func runOnce(_ effective: DaemonConfig) throws {
         let (namespaces, unreadable) = try onceNamespaces(effective)
-        let snapshots: [Snapshot]
-        if namespaces.count == 1 && namespaces[0].isHost && unreadable == nil {
-            snapshots = [effective.collectorSettings.makeCollector(netns: WatchedNamespace.hostLabel).collect(window: window.seconds)]
-        } else {
-            snapshots = NamespaceOnce.collect(namespaces, window: window.seconds, settings: effective.collectorSettings,
+        let publication: Publication
+        do {
+            publication = try OnceRun.collect(namespaces, window: window.seconds, settings: effective.collectorSettings,
                                               unreadable: unreadable)
+        } catch {
+            StandardError.line("backlogd: could not collect: \(error)")
+            throw ExitCode(OnceExitStatus.collectionFailed)
         }
         let version = BacklogdVersion.current
         switch format {
-        case .table: print(TableRenderer.render(snapshots, version: version), terminator: "")
-        case .json: print(JSONRenderer.render(snapshots, version: version), terminator: "")
-        case .prometheus: print(MetricsRenderer.render(snapshots, version: version), terminator: "")
+        case .table: print(TableRenderer.render(publication, version: version), terminator: "")
+        case .json: print(JSONRenderer.render(publication, version: version), terminator: "")
+        case .prometheus: print(MetricsRenderer.render(publication, version: version), terminator: "")
         }
-        let status = OnceExitStatus.of(snapshots)
+        let status = OnceExitStatus.of(publication)
         if status == OnceExitStatus.collectionFailed {
-            let reasons = snapshots.flatMap { s in
+            let reasons = publication.snapshots.flatMap { s in
                 s.failedSources.map { (s.netns == WatchedNamespace.hostLabel ? "" : "netns \(s.netns): ") + "\($0.name): \($0.error ?? "failed")" }
             }
             StandardError.line("backlogd: could not collect: \(reasons.joined(separator: "; "))")

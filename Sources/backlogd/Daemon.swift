@@ -48,9 +48,15 @@ final class Daemon: @unchecked Sendable {
         ResourceLimits.raiseOpenFiles()
         let firstTick = DispatchSemaphore(value: 0)
         let ticks = TickObserver(notifier: notifier, logger: logger, firstTick: firstTick)
-        let loop = CollectionLoop(
-            settings: settings(config), publish: { [store] in store.publish($0) },
-            afterTick: { ticks.observe($0) })
+        let loop: CollectionLoop
+        do {
+            loop = try CollectionLoop(
+                settings: settings(config), publish: { [store] in store.publish($0) },
+                afterTick: { ticks.observe($0.snapshots) })
+        } catch {
+            logger.critical("cannot start the collection", metadata: ["error": "\(error)"])
+            return 1
+        }
         loop.start()
         firstTick.wait()
 
@@ -127,7 +133,8 @@ final class Daemon: @unchecked Sendable {
 
     private func settings(_ c: DaemonConfig) -> CollectionLoop.Settings {
         CollectionLoop.Settings(interval: c.interval, peakWindow: c.peakWindow, collector: c.collectorSettings,
-                                namespaces: c.namespaces, deepMinInterval: c.deepMinInterval, deepCPUBudget: c.deepCPUBudget)
+                                namespaces: c.namespaces, deepMinInterval: c.deepMinInterval, deepCPUBudget: c.deepCPUBudget,
+                                fastCPUBudget: c.fastCPUBudget)
     }
 
     private func limits(_ c: DaemonConfig) -> HTTPLimits {

@@ -53,6 +53,9 @@ struct DaemonFlags: ParsableArguments {
     @Option(help: ArgumentHelp("At most this many listeners become series, the fullest first; the rest are counted in backlogd_listeners_left_out (config: max_listeners).", valueName: "n"))
     var maxListeners: Int?
 
+    @Option(help: ArgumentHelp("Fraction of one core the fast tick may use on average; its interval grows (up to 2s) to keep within it (config: fast.cpu_budget; default 0.01).", valueName: "fraction"))
+    var fastCpuBudget: Double?
+
     @Option(help: ArgumentHelp("The deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT) runs at most this often (config: deep.min_interval; default 1s).", valueName: "duration"))
     var deepMinInterval: DurationArgument?
 
@@ -103,6 +106,9 @@ struct DaemonFlags: ParsableArguments {
             throw ValidationError("--max-connections: \(maxConnections) is out of range 1–1000000")
         }
         if let maxListeners, maxListeners < 1 { throw ValidationError("--max-listeners: \(maxListeners) must be at least 1") }
+        if let fastCpuBudget, !(0.0001...1).contains(fastCpuBudget) {
+            throw ValidationError("--fast-cpu-budget: \(fastCpuBudget) is out of range 0.0001–1")
+        }
         if let deepCpuBudget, !(0.0001...1).contains(deepCpuBudget) {
             throw ValidationError("--deep-cpu-budget: \(deepCpuBudget) is out of range 0.0001–1")
         }
@@ -136,6 +142,7 @@ struct DaemonFlags: ParsableArguments {
         if !includeNetns.isEmpty { c.namespaces.filter.include = includeNetns }
         if !excludeNetns.isEmpty { c.namespaces.filter.exclude = excludeNetns }
         if let deepMinInterval { c.deepMinInterval = deepMinInterval.seconds }
+        if let fastCpuBudget { c.fastCPUBudget = fastCpuBudget }
         if let deepCpuBudget { c.deepCPUBudget = deepCpuBudget }
         if let nearFullRatio { c.thresholds.nearFullRatio = nearFullRatio }
         if let notAcceptingAfter { c.thresholds.notAcceptingAfter = notAcceptingAfter.seconds }

@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func missingFileIsAnErrorNotZero() {
-        #expect(throws: ProcFileError.self) { try NetstatSource(path: "/nonexistent/netstat").read() }
+        #expect(throws: ProcFileError.self) { var source = NetstatSource(path: "/nonexistent/netstat"); _ = try source.read() }
         let (values, errors) = SysctlSource(root: "/nonexistent").read()
         #expect(values.isEmpty)
         #expect(errors.count == SysctlSource.names.count)

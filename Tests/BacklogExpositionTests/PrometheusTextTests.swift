@@ -45,7 +45,7 @@ import Testing
             sysctls: ["net.core.somaxconn": 4096],
             sources: [SourceStatus(name: "tcp", up: true, durationSeconds: 0.5)],
             findings: QueueFindings.evaluate(listeners: [l], somaxconn: 4096))
-        let text = MetricsRenderer.render(snap, version: "9.9")
+        let text = MetricsRenderer.render(Publication(snapshots: [snap]), version: "9.9")
         let labels = #"netns="host",family="unix",address="/run/\"x\"\n.sock",port="",socket="0",process="",unit="""#
         #expect(text.contains("backlogd_listen_queue_length{\(labels)} 4\n"))
         #expect(text.contains("backlogd_listen_queue_max{\(labels)} 3\n"))

@@ -50,7 +50,7 @@ import Glibc
             try waitUntil("the queued connections") {
                 SSOracle.parseTCP(try ns.exec(["ss", "-ltnHe"]).stdout).reduce(0) { $0 + $1.recvQ } == 12
             }
-            let snap = try ns.enter { Collector().collect() }
+            let snap = try ns.collect().snapshots[0]
             let ss = Set(SSOracle.parseTCP(try ns.exec(["ss", "-ltnHe"]).stdout))
             let ours = Set(snap.listeners.map {
                 SSListener(family: $0.family.rawValue, address: $0.address, port: $0.port, inode: $0.inode,

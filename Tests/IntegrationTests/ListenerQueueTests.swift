@@ -20,7 +20,7 @@ import Glibc
             }
             var snap: Snapshot?
             try waitUntil("the accept queue to hold 5") {
-                snap = try ns.enter { Collector().collect() }
+                snap = try ns.collect().snapshots[0]
                 return snap?.listeners.first { $0.port == port }?.queueLength == 5
             }
             let l = try #require(snap?.listeners.first { $0.port == port })
@@ -84,7 +84,7 @@ import Glibc
             }
             var snap: Snapshot?
             try waitUntil("all connections to be queued") {
-                snap = try ns.enter { Collector().collect() }
+                snap = try ns.collect().snapshots[0]
                 return snap?.listeners.reduce(0) { $0 + $1.queueLength } == 2 + 1 + 3 + 4
             }
             let ls = try #require(snap?.listeners)
@@ -136,7 +136,7 @@ import Glibc
                 return ok
             }
             #expect(accepted == 4, "a UNIX listener also holds max+1")
-            let snap = try ns.enter { Collector().collect() }
+            let snap = try ns.collect().snapshots[0]
             let file = try #require(snap.listeners.first { $0.address == path })
             #expect(file.family == .unix && file.port == nil && file.unixType == "stream")
             #expect(file.queueLength == 4 && file.queueMax == 3 && file.isFull)

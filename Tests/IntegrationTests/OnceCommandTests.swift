@@ -80,19 +80,17 @@ import Testing
     /// A source that cannot be read is an error the caller sees (status 3), not zeros.
     @Test func failedSourceIsReportedNotZero() throws {
         try withNamespace { ns in
-            let snap = try ns.enter {
-                Collector(netstat: NetstatSource(path: "/nonexistent/netstat"),
-                          sysctl: SysctlSource(root: "/nonexistent")).collect()
-            }
-            #expect(OnceExitStatus.of(snap) == 3)
+            let p = try ns.collect(netstat: NetstatSource(path: "/nonexistent/netstat"), sysctl: SysctlSource(root: "/nonexistent"))
+            let snap = p.snapshots[0]
+            #expect(OnceExitStatus.of(p) == 3)
             #expect(snap.failedSources.map(\.name) == ["netstat", "sysctl"])
             #expect(snap.failedSources.allSatisfy { $0.error?.contains("/nonexistent") == true })
-            let text = MetricsRenderer.render(snap, version: "test")
+            let text = MetricsRenderer.render(p, version: "test")
             #expect(!text.contains("backlogd_tcp_listen_overflows_total"), "no counter rather than a zero")
             #expect(text.contains("backlogd_source_up{netns=\"host\",source=\"netstat\"} 0"))
             #expect(text.contains("backlogd_collect_errors_total{netns=\"host\",source=\"netstat\"} 1"))
             #expect(text.contains("backlogd_source_up{netns=\"host\",source=\"tcp\"} 1"))
-            let table = TableRenderer.render(snap, version: "test")
+            let table = TableRenderer.render(p, version: "test")
             #expect(table.contains("ERROR    source netstat failed"))
         }
     }

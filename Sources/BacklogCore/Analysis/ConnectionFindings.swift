@@ -4,20 +4,28 @@ public enum ConnectionFindings {
     /// `acceptProgress`: per group, whether a connection that waited at the previous
     /// look has left the accept queue since; not_accepting needs two looks without.
     public static func evaluate(
-        listeners: [Listener], halfOpenGrowth: [String: Int], acceptProgress: [String: Bool] = [:],
+        listeners: [Listener], halfOpenGrowth: [GroupKey: Int], acceptProgress: [GroupKey: Bool] = [:],
         cookieGrowth: UInt64?, netns: String, thresholds t: Thresholds
     ) -> [Finding] {
         var out: [Finding] = []
         // A SO_REUSEPORT group's numbers are on member 0; its findings name the
-        // member with the longest queue (the one most likely stuck).
-        var representative: [String: Listener] = [:]
-        for l in listeners where l.family != .unix {
-            if let r = representative[l.groupKey], r.queueLength >= l.queueLength { continue }
-            representative[l.groupKey] = l
+        // member with the longest queue (the one most likely stuck). Worked out
+        // only when a finding needs it: most ticks have none.
+        var representatives: [GroupKey: Listener]?
+        func representative(of member0: Listener) -> Listener {
+            if representatives == nil {
+                var r: [GroupKey: Listener] = [:]
+                for l in listeners where l.family != .unix {
+                    if let have = r[l.groupKey], have.queueLength >= l.queueLength { continue }
+                    r[l.groupKey] = l
+                }
+                representatives = r
+            }
+            return representatives?[member0.groupKey] ?? member0
         }
         for member0 in listeners {
-            guard let c = member0.connections, member0.socket == 0 else { continue }
-            var l = representative[member0.groupKey] ?? member0
+            guard let c = member0.connections, member0.socket == 0, c.mayFind(t) else { continue }
+            var l = representative(of: member0)
             l.connections = c
             let name = l.describedAddress + (l.socket > 0 ? " #\(l.socket)" : "")
             let u = c.unaccepted
@@ -57,5 +65,14 @@ public enum ConnectionFindings {
 
     static func seconds(_ s: Double) -> String {
         s < 10 ? "\(Double(Int(s * 10)) / 10) s" : "\(Int(s)) s"
+    }
+}
+
+extension ConnectionStats {
+    /// Whether any rule could fire on these numbers: the common case, a quiet
+    /// listener, is rejected without building anything.
+    func mayFind(_ t: Thresholds) -> Bool {
+        unaccepted.count > 0 || synRecv.deferred.count >= t.deferredMin || synRecv.halfOpen.count >= t.halfOpenMin
+            || stalled.count > 0 || closeWait.count >= t.closeWaitMin
     }
 }

@@ -27,10 +27,10 @@ public struct ListenerMatcher {
     }
 
     /// Group keys, indexed by the number `match` returns.
-    public private(set) var groups: [String] = []
+    public private(set) var groups: [GroupKey] = []
 
     public init(_ listeners: [Listener]) {
-        var index: [String: Int] = [:]
+        var index: [GroupKey: Int] = [:]
         for l in listeners where l.family != .unix {
             guard let port = l.port else { continue }
             let group: Int

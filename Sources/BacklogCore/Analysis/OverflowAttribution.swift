@@ -1,48 +1,46 @@
 /// Splits the growth of TcpExt ListenOverflows (one counter per namespace) among
-/// the TCP listeners seen full at any sample since the previous counter read, or
+/// the TCP listeners seen full at any tick since the previous counter read, or
 /// at that read: an estimate, exported as such. Growth while none was full is
-/// kept as unattributed. The counter need not be read at every sample.
-public struct OverflowAttribution: Sendable {
+/// kept as unattributed. The counter need not be read at every tick.
+/// Its per-listener state lives in the ListenerTable's slots (no sets of keys
+/// built per tick); a listener that goes takes its share with it.
+struct OverflowAttribution: Sendable {
     private var lastCounter: UInt64?
-    private var previouslyFull: Set<Key> = []
-    private var fullSinceRead: Set<Key> = []
-    private var shares: [Key: Double] = [:]
-    public private(set) var unattributed: Double = 0
+    private(set) var unattributed: Double = 0
 
-    struct Key: Hashable {
-        var family: AddressFamily
-        var inode: UInt32
-        var cookie: UInt64
+    struct Slot: Sendable {
+        var fullSinceRead = false
+        var fullAtLastRead = false
+        var share = 0.0
     }
 
-    public init() {}
-
-    /// Records one sample; `overflows` is the counter if it was read at this
-    /// sample, nil if not. Returns the listeners with `overflowsEstimated` set (TCP only).
-    public mutating func record(_ listeners: [Listener], overflows: UInt64?) -> [Listener] {
-        let tcp = listeners.indices.filter { listeners[$0].family != .unix }
-        let keys = tcp.map { Key(family: listeners[$0].family, inode: listeners[$0].inode, cookie: listeners[$0].cookie ?? 0) }
-        let fullNow = Set(zip(tcp, keys).filter { listeners[$0.0].isFull }.map(\.1))
-        fullSinceRead.formUnion(fullNow)
-        if let overflows {
-            if let last = lastCounter, overflows > last {
-                let growth = Double(overflows - last)
-                let targets = keys.filter { fullSinceRead.contains($0) || previouslyFull.contains($0) }
-                if targets.isEmpty {
-                    unattributed += growth
-                } else {
-                    for k in targets { shares[k, default: 0] += growth / Double(targets.count) }
-                }
-            }
-            lastCounter = overflows
-            previouslyFull = fullNow
-            fullSinceRead = []
+    /// One tick; `counter` is ListenOverflows if it was read at this tick.
+    mutating func record(_ listeners: [Listener], _ tracking: inout [ListenerTable.Tracking], counter: UInt64?) {
+        for i in listeners.indices where listeners[i].family != .unix && listeners[i].isFull {
+            tracking[i].overflow.fullSinceRead = true
         }
-        // Listeners that are gone take their share with them.
-        let live = Set(keys)
-        shares = shares.filter { live.contains($0.key) }
-        var out = listeners
-        for (i, k) in zip(tcp, keys) { out[i].overflowsEstimated = shares[k] ?? 0 }
-        return out
+        guard let counter else { return }
+        if let last = lastCounter, counter > last {
+            let growth = Double(counter - last)
+            let targets = tracking.indices.filter { tracking[$0].overflow.fullSinceRead || tracking[$0].overflow.fullAtLastRead }
+            if targets.isEmpty {
+                unattributed += growth
+            } else {
+                for i in targets { tracking[i].overflow.share += growth / Double(targets.count) }
+            }
+        }
+        lastCounter = counter
+        for i in tracking.indices {
+            tracking[i].overflow.fullAtLastRead = listeners[i].family != .unix && listeners[i].isFull
+            tracking[i].overflow.fullSinceRead = false
+        }
+    }
+
+    /// Each TCP listener's share so far (UNIX listeners: nil).
+    static func shares(_ listeners: inout [Listener], _ tracking: [ListenerTable.Tracking]) {
+        for i in listeners.indices where listeners[i].family != .unix {
+            let s = tracking[i].overflow.share
+            if listeners[i].overflowsEstimated != s { listeners[i].overflowsEstimated = s }
+        }
     }
 }

@@ -5,7 +5,7 @@
 /// assigned lazily in dump order, so they are not used.
 public enum ReuseportIndex {
     public static func assign(_ listeners: [Listener]) -> [Listener] {
-        var groups: [String: [Int]] = [:]
+        var groups: [GroupKey: [Int]] = [:]
         for (i, l) in listeners.enumerated() {
             groups[l.groupKey, default: []].append(i)
         }

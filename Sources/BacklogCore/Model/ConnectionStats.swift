@@ -36,7 +36,7 @@ public struct AgedCount: Sendable, Hashable, Codable {
 /// belong to the whole group: the kernel does not say which member a child
 /// or request socket will go to.
 public struct ConnectionStats: Sendable, Hashable, Codable {
-    public var synRecv: [SynRecvKind: AgedCount] = Dictionary(uniqueKeysWithValues: SynRecvKind.allCases.map { ($0, AgedCount()) })
+    public var synRecv = SynRecvCounts()
     /// Children not yet accept()ed (inode 0): ESTABLISHED, or CLOSE_WAIT when the client gave up.
     public var unaccepted = AgedCount()
     /// Request bytes the unaccepted children have received that nobody read.
@@ -48,5 +48,35 @@ public struct ConnectionStats: Sendable, Hashable, Codable {
 
     public init() {}
 
-    public func syn(_ kind: SynRecvKind) -> AgedCount { synRecv[kind] ?? AgedCount() }
+    public func syn(_ kind: SynRecvKind) -> AgedCount { synRecv[kind] }
+}
+
+/// Request sockets by kind: four plain fields, not a dictionary (one per listener
+/// per deep look, no allocation).
+public struct SynRecvCounts: Sendable, Hashable, Codable {
+    public var new = AgedCount()
+    public var halfOpen = AgedCount()
+    public var deferred = AgedCount()
+    public var overflowed = AgedCount()
+
+    public init() {}
+
+    public subscript(kind: SynRecvKind) -> AgedCount {
+        get {
+            switch kind {
+            case .new: new
+            case .halfOpen: halfOpen
+            case .deferred: deferred
+            case .overflowed: overflowed
+            }
+        }
+        set {
+            switch kind {
+            case .new: new = newValue
+            case .halfOpen: halfOpen = newValue
+            case .deferred: deferred = newValue
+            case .overflowed: overflowed = newValue
+            }
+        }
+    }
 }

@@ -68,9 +68,9 @@ public struct Listener: Sendable, Hashable, Codable {
         queueMax == 0 ? (queueLength > 0 ? Double.infinity : 0) : Double(queueLength) / Double(queueMax)
     }
 
-    /// The address:port group that SO_REUSEPORT members share.
-    public var groupKey: String {
-        "\(netns)|\(family.rawValue)|\(address)|\(port.map(String.init) ?? "")"
+    /// The address:port group that SO_REUSEPORT members share (within one namespace).
+    public var groupKey: GroupKey {
+        GroupKey(family: family, address: address, port: port ?? 0)
     }
 
     /// The listener and its owner, as findings name them: `127.0.0.1:80 (pid 4711 nginx)`.
@@ -84,4 +84,36 @@ public struct Listener: Sendable, Hashable, Codable {
         guard let port else { return address.isEmpty ? "*" : address }
         return family == .inet6 ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
+}
+
+/// What SO_REUSEPORT members share: family, address (with `%ifname`) and port.
+/// A value key: hashing it costs one short string, and no key text is built.
+public struct GroupKey: Sendable, Hashable {
+    public var family: AddressFamily
+    public var address: String
+    public var port: UInt16
+
+    public init(family: AddressFamily, address: String, port: UInt16) {
+        self.family = family
+        self.address = address
+        self.port = port
+    }
+}
+
+/// A listener's identity within its namespace: TCP sockets by cookie (unique
+/// while the socket lives), UNIX sockets by inode.
+public struct ListenerKey: Sendable, Hashable {
+    public var family: AddressFamily
+    public var inode: UInt32
+    public var cookie: UInt64
+
+    public init(family: AddressFamily, inode: UInt32, cookie: UInt64) {
+        self.family = family
+        self.inode = inode
+        self.cookie = cookie
+    }
+}
+
+extension Listener {
+    public var key: ListenerKey { ListenerKey(family: family, inode: inode, cookie: cookie ?? 0) }
 }

@@ -41,6 +41,9 @@ public struct ListenerSelection: Sendable, Hashable {
         self.maxListeners = maxListeners
     }
 
+    /// Whether any pattern is set (the cap is not a pattern).
+    public var filtersAnything: Bool { !(addresses.isEmpty && processes.isEmpty && units.isEmpty) }
+
     public func admits(_ l: Listener) -> Bool {
         guard addresses.admits(l.address) else { return false }
         guard let owner = l.owner else { return true }

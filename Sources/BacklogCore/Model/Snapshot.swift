@@ -1,42 +1,39 @@
-/// Everything one collection saw, immutable once built.
+/// Everything one collection of one namespace saw. Built by SnapshotAssembly and
+/// never changed afterwards, except by the series cap when a Publication is made.
 public struct Snapshot: Sendable {
-    public var netns: String
+    public let netns: String
     /// Unix time of the last sample.
-    public var timestamp: Double
+    public let timestamp: Double
     /// How long the collection sampled (0 = a single dump).
-    public var windowSeconds: Double
-    public var listeners: [Listener]
+    public let windowSeconds: Double
+    /// In the order the sockets appeared (stable); `fullestFirst` for people.
+    public internal(set) var listeners: [Listener]
     /// Every /proc/net/netstat field, by section (`TcpExt`, `IpExt`, …); nil when the source failed.
-    public var netstat: NetstatCounters?
+    public let netstat: NetstatCounters?
     /// Growth of each netstat listen counter over the window (nil for a single dump).
-    public var counterDeltas: [ListenCounter: UInt64]?
+    public let counterDeltas: [ListenCounter: UInt64]?
     /// sysctl name -> value; names that could not be read are missing.
-    public var sysctls: [String: Int64]
-    public var sources: [SourceStatus]
-    public var findings: [Finding]
+    public let sysctls: [String: Int64]
+    public let sources: [SourceStatus]
+    public internal(set) var findings: [Finding]
     /// The deep tick's current interval (seconds), paced by its CPU budget; nil without deep ticks.
-    public var deepIntervalSeconds: Double?
+    public internal(set) var deepIntervalSeconds: Double?
+    /// The fast tick's current interval (seconds), paced by its CPU budget; nil for `--once`.
+    public internal(set) var fastIntervalSeconds: Double?
     /// ListenOverflows growth seen while no listener was full (not attributed), since start.
-    public var unattributedOverflows: Double?
+    public internal(set) var unattributedOverflows: Double?
     /// Connections the stall tracker could not remember (it was full), since start.
-    public var trackingDropped: UInt64?
+    public internal(set) var trackingDropped: UInt64?
     /// Listeners left out by the series cap (`max_listeners`) in this collection.
-    public var listenersLeftOut = 0
-    /// Owner lookups that found no process, by reason, since start; nil when owners are not looked up.
-    public var ownerFailures: [Unattributed: UInt64]?
-    /// Processes an owner scan did not get to (time budget), since start.
-    public var ownerScanSkipped: UInt64?
-    /// Namespaces that could not be joined, by reason, since start (set on the first snapshot of a tick).
-    public var netnsOpenFailures: [String: UInt64]?
-    /// Processes whose network namespace the last discovery could not read (no CAP_SYS_PTRACE).
-    public var netnsUnreadableProcesses: Int?
+    public internal(set) var listenersLeftOut = 0
     /// Who is in the namespace (not for `host`), for `backlogd_netns_info`.
-    public var netnsOwner: NetnsOwner?
+    public internal(set) var occupant: NetnsOccupant?
 
     public init(
         netns: String = "host", timestamp: Double, windowSeconds: Double, listeners: [Listener],
         netstat: NetstatCounters?, counterDeltas: [ListenCounter: UInt64]? = nil,
-        sysctls: [String: Int64], sources: [SourceStatus], findings: [Finding] = []
+        sysctls: [String: Int64], sources: [SourceStatus], findings: [Finding] = [],
+        occupant: NetnsOccupant? = nil, deepIntervalSeconds: Double? = nil, trackingDropped: UInt64? = nil
     ) {
         self.netns = netns
         self.timestamp = timestamp
@@ -47,6 +44,9 @@ public struct Snapshot: Sendable {
         self.sysctls = sysctls
         self.sources = sources
         self.findings = findings
+        self.occupant = occupant
+        self.deepIntervalSeconds = deepIntervalSeconds
+        self.trackingDropped = trackingDropped
     }
 
     /// The value of a listen counter, if the netstat source worked and had it.
@@ -56,11 +56,23 @@ public struct Snapshot: Sendable {
 
     public var failedSources: [SourceStatus] { sources.filter { !$0.up } }
 
-    /// The snapshot of a namespace that could not be joined: no numbers, one failed source.
-    public static func unreachable(_ ns: WatchedNamespace, error: String, errorsTotal: UInt64 = 1) -> Snapshot {
-        var s = Snapshot(netns: ns.label, timestamp: WallClock.now(), windowSeconds: 0, listeners: [], netstat: nil, sysctls: [:],
-                         sources: [SourceStatus(name: "netns", up: false, error: error, durationSeconds: 0, errorsTotal: errorsTotal)])
-        s.netnsOwner = ns.owner
-        return s
+    /// Listeners fullest first (by fill, then length), then by address: how people read them.
+    public var listenersFullestFirst: [Listener] { listeners.sorted(by: Listener.fullestFirst) }
+
+    /// The snapshot of a namespace that could not be joined: no numbers, one failed source;
+    /// `errorsTotal` counts the failed joins of this namespace so far.
+    public static func unreachable(_ ns: WatchedNamespace, error: String, errorsTotal: UInt64) -> Snapshot {
+        Snapshot(netns: ns.label, timestamp: WallClock.now(), windowSeconds: 0, listeners: [], netstat: nil, sysctls: [:],
+                 sources: [SourceStatus(name: "netns", up: false, error: error, durationSeconds: 0, errorsTotal: errorsTotal)],
+                 occupant: ns.occupant)
+    }
+}
+
+extension Listener {
+    /// Fullest first (by fill, then length), then by address for a stable order.
+    public static func fullestFirst(_ a: Listener, _ b: Listener) -> Bool {
+        if a.fill != b.fill { return a.fill > b.fill }
+        if a.queueLength != b.queueLength { return a.queueLength > b.queueLength }
+        return (a.family, a.address, a.port ?? 0, a.socket) < (b.family, b.address, b.port ?? 0, b.socket)
     }
 }

@@ -60,7 +60,7 @@ public struct NetnsDiscovery: Sendable {
         for (inode, pid) in firstPid where byInode[inode] != nil {
             let cgroup = (try? ProcFile.readString("\(procRoot)/\(pid)/cgroup")) ?? ""
             let (unit, container) = CgroupUnit.parse(cgroup)
-            byInode[inode]!.owner = NetnsOwner(pid: pid, unit: unit, container: container)
+            byInode[inode]!.occupant = NetnsOccupant(pid: pid, unit: unit, container: container)
         }
         let others = byInode.values.sorted { a, b in
             let an = a.label.hasPrefix("ns:"), bn = b.label.hasPrefix("ns:")

@@ -12,24 +12,48 @@ import Synchronization
 /// sock_diag sockets, reading /proc/thread-self/net and /proc/sys) runs here, one
 /// job at a time. Dispatch's pool threads are never moved: a job left behind on
 /// one would read the wrong namespace.
-public final class NetnsThread: Sendable {
+///
+/// It is also a SerialExecutor: an actor whose `unownedExecutor` is this thread
+/// (NamespaceCollector) runs all its isolated code here, so the compiler checks
+/// that the namespace's state is touched only in the namespace.
+public final class NetnsThread: SerialExecutor, TaskExecutor, Sendable {
     private let jobs = Mutex<(queue: [@Sendable () -> Void], stopping: Bool)>(([], false))
     private let pending = DispatchSemaphore(value: 0)
 
     /// Starts a thread, moves it into the namespace open at `path`
     /// (/run/netns/NAME or /proc/PID/ns/net) and checks it is the one with
     /// `inode` (a pid may have been reused). Returns once it is in, or throws why not.
-    public init(path: String, inode: UInt64?) throws(NetnsError) {
+    public init(path: String?, inode: UInt64?) throws(NetnsError) {
         let entered = Mutex<Result<Void, NetnsError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         try Self.spawn { [self] in
-            let result = Self.enter(path: path, inode: inode)
+            // No path: a thread of backlogd's own namespace (nothing to join).
+            let result = path.map { Self.enter(path: $0, inode: inode) } ?? .success(())
             entered.withLock { $0 = result }
             ready.signal()
             if case .success = result { runJobs() }
         }
         ready.wait()
         if case .failure(let e) = entered.withLock({ $0! }) { throw e }
+    }
+
+    /// A thread in backlogd's own namespace.
+    public static func own() throws(NetnsError) -> NetnsThread {
+        try NetnsThread(path: nil, inode: nil)
+    }
+
+    /// As a TaskExecutor (`Task(executorPreference:)`) it runs a task's
+    /// non-isolated code here, off Swift's shared pool: a caller that blocks a
+    /// pool thread waiting for that task cannot starve it.
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let serial = asUnownedSerialExecutor()
+        let task = asUnownedTaskExecutor()
+        // The actor stops its thread in its deinit, when no task can reach it any more,
+        // so this does not happen; should it, a job run here beats a task suspended for ever.
+        if !async({ unowned.runSynchronously(isolatedTo: serial, taskExecutor: task) }) {
+            unowned.runSynchronously(isolatedTo: serial, taskExecutor: task)
+        }
     }
 
     /// Runs `job` on the thread, after the jobs before it; false once stopped.

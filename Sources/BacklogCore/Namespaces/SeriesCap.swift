@@ -5,21 +5,10 @@
 /// The findings of a listener left out go with it (they would name a listener
 /// that has no series).
 public enum SeriesCap {
-    /// One collector's cap; `listeners` keep their order. Returns how many were left out.
-    public static func trim(_ listeners: inout [Listener], findings: inout [Finding], cap: Int) -> Int {
-        guard listeners.count > cap else { return 0 }
-        let severity = severities(findings)
-        let kept = Set(listeners.indices.sorted { keepsFirst(listeners[$0], listeners[$1], severity) }.prefix(cap))
-        let before = listeners.count
-        listeners = listeners.indices.filter(kept.contains).map { listeners[$0] }
-        dropFindings(&findings, keeping: listeners)
-        return before - listeners.count
-    }
-
     /// The cap over every namespace together: N namespaces must not get N caps.
-    /// Each collector has already kept at most `cap` of its own; this keeps `cap`
-    /// of all and adds the rest to each namespace's left-out count.
-    public static func apply(_ snapshots: inout [Snapshot], cap: Int?) {
+    /// Keeps `cap` of all and adds the rest to each namespace's left-out count.
+    /// Listeners keep their order.
+    static func apply(_ snapshots: inout [Snapshot], cap: Int?) {
         guard let cap else { return }
         let all = snapshots.indices.flatMap { s in snapshots[s].listeners.indices.map { (s, $0) } }
         guard all.count > cap else { return }
@@ -51,7 +40,7 @@ public enum SeriesCap {
     static func keepsFirst(_ a: Listener, _ b: Listener, _ severity: [UInt32: Int]) -> Bool {
         let sa = severity[a.inode] ?? 0, sb = severity[b.inode] ?? 0
         if sa != sb { return sa > sb }
-        return Collector.fullestFirst(a, b)
+        return Listener.fullestFirst(a, b)
     }
 
     static func dropFindings(_ findings: inout [Finding], keeping listeners: [Listener]) {

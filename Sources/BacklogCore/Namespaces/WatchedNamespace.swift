@@ -9,20 +9,21 @@ public struct WatchedNamespace: Sendable, Hashable {
     /// Where to open it for setns(); nil for backlogd's own namespace.
     public var path: String?
     /// Who is in it, for `backlogd_netns_info`: the lowest pid and its unit/container.
-    public var owner: NetnsOwner?
+    public var occupant: NetnsOccupant?
 
-    public init(label: String, inode: UInt64, path: String?, owner: NetnsOwner? = nil) {
+    public init(label: String, inode: UInt64, path: String?, occupant: NetnsOccupant? = nil) {
         self.label = label
         self.inode = inode
         self.path = path
-        self.owner = owner
+        self.occupant = occupant
     }
 
     public var isHost: Bool { path == nil }
 }
 
 /// The process found in a namespace (lowest pid), and its systemd unit and container.
-public struct NetnsOwner: Sendable, Hashable {
+/// Not an Owner (the process holding a listening socket): a namespace has occupants.
+public struct NetnsOccupant: Sendable, Hashable {
     public var pid: Int32
     public var unit: String?
     public var container: String?

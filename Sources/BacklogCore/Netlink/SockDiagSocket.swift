@@ -39,6 +39,37 @@ public final class SockDiagSocket {
         }, body)
     }
 
+    /// The same, for long dumps on an actor: after every `yieldEvery` batches it
+    /// suspends (`Task.yield`), so that other work for the actor (a fast tick on
+    /// another socket) runs in between instead of waiting for the whole dump.
+    /// `slice` is called around each stretch run without a pause (for CPU accounting).
+    public func dumpTCP(
+        family: Int32, states: UInt32, ports: [UInt16] = [], yieldEvery: Int,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void,
+        slice: (_ starting: Bool) -> Void = { _ in }
+    ) async throws {
+        let rc = ports.withUnsafeBufferPointer {
+            bd_tcp_dump_start(handle, UInt8(family), states, $0.baseAddress, $0.count)
+        }
+        if rc < 0 { throw SockDiagError("inet_diag dump request", code: rc) }
+        var batches = 0
+        slice(true)
+        defer { slice(false) }
+        while true {
+            let n = bd_tcp_dump_next(handle, tcpBatch, Self.batchSize)
+            if n < 0 { throw SockDiagError("inet_diag dump", code: n) }
+            if n == 0 { return }
+            try body(UnsafeBufferPointer(start: tcpBatch, count: Int(n)))
+            batches += 1
+            if batches % max(yieldEvery, 1) == 0 {
+                slice(false)
+                await Task.yield()
+                slice(true)
+            }
+        }
+    }
+
     /// Same with a raw bytecode program (the kernel audits it).
     public func dumpTCP(
         family: Int32, states: UInt32, bytecode: [UInt8],

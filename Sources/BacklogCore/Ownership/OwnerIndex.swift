@@ -210,15 +210,25 @@ public struct UnattributedError: Error, Sendable, Hashable {
     public var reason: Unattributed
 }
 
-/// The latest owner lookup, handed from the slow queue to the fast tick.
+/// The latest owner lookup, handed from the deep loop to the fast tick.
 public struct OwnerSnapshot: Sendable {
     public var byInode: [UInt32: Result<Owner, UnattributedError>]
     public var failures: [Unattributed: UInt64]
     public var skipped: UInt64
+    /// Which lookup this is (they count up): a tick re-applies owners only when it changed.
+    public var generation: UInt64
 
-    public init(byInode: [UInt32: Result<Owner, UnattributedError>], failures: [Unattributed: UInt64], skipped: UInt64) {
+    public init(byInode: [UInt32: Result<Owner, UnattributedError>], failures: [Unattributed: UInt64], skipped: UInt64,
+                generation: UInt64 = 0) {
         self.byInode = byInode
         self.failures = failures
         self.skipped = skipped
+        self.generation = generation
+    }
+
+    /// Looks up `inodes` now (a /proc scan for the ones not cached, bounded in time).
+    public static func resolve(_ inodes: Set<UInt32>, with index: OwnerIndex, now: Double, generation: UInt64 = 0) -> OwnerSnapshot {
+        OwnerSnapshot(byInode: index.resolve(inodes, now: now), failures: index.failures, skipped: index.skippedProcesses,
+                      generation: generation)
     }
 }

@@ -47,7 +47,7 @@ final class NetstatLayout: Sendable, Hashable {
 
 /// Header lines already parsed, by their bytes: a later read with the same
 /// header skips splitting it into names again. Use from one thread at a time.
-public final class NetstatLayoutCache: @unchecked Sendable {
+public struct NetstatLayoutCache: Sendable {
     var layouts: [ArraySlice<UInt8>: (name: String, layout: NetstatLayout)] = [:]
     public init() {}
 }
@@ -64,10 +64,11 @@ public struct NetstatParseError: Error, Sendable, Hashable, CustomStringConverti
 /// it runs on every fast tick.
 public enum NetstatParser {
     public static func parse(_ text: String) throws(NetstatParseError) -> NetstatCounters {
-        try parse(bytes: Array(text.utf8), cache: nil)
+        var cache = NetstatLayoutCache()
+        return try parse(bytes: Array(text.utf8), cache: &cache)
     }
 
-    public static func parse(bytes: [UInt8], cache: NetstatLayoutCache?) throws(NetstatParseError) -> NetstatCounters {
+    public static func parse(bytes: [UInt8], cache: inout NetstatLayoutCache) throws(NetstatParseError) -> NetstatCounters {
         let newline = UInt8(ascii: "\n")
         // The kernel ends every line with a newline: without one the last
         // number may be cut short, and a shorter number is a wrong number.
@@ -92,7 +93,7 @@ public enum NetstatParser {
                 throw NetstatParseError(line: header.no, reason: "header line without a value line")
             }
             let valueLine = lines[i + 1]
-            let (name, layout) = try headerLayout(bytes[header.range], line: header.no, cache: cache)
+            let (name, layout) = try headerLayout(bytes[header.range], line: header.no, cache: &cache)
             let (valueName, rest) = try splitName(bytes[valueLine.range], line: valueLine.no)
             guard valueName.elementsEqual(name.utf8) else {
                 throw NetstatParseError(line: valueLine.no, reason: "value line is for section '\(String(decoding: valueName, as: UTF8.self))', expected '\(name)'")
@@ -150,8 +151,8 @@ public enum NetstatParser {
         return (name, rest)
     }
 
-    static func headerLayout(_ line: ArraySlice<UInt8>, line no: Int, cache: NetstatLayoutCache?) throws(NetstatParseError) -> (String, NetstatLayout) {
-        if let hit = cache?.layouts[line] { return hit }
+    static func headerLayout(_ line: ArraySlice<UInt8>, line no: Int, cache: inout NetstatLayoutCache) throws(NetstatParseError) -> (String, NetstatLayout) {
+        if let hit = cache.layouts[line] { return hit }
         let (nameBytes, rest) = try splitName(line, line: no)
         let name = String(decoding: nameBytes, as: UTF8.self)
         let names = rest.split(whereSeparator: isSpace).map { String(decoding: $0, as: UTF8.self) }
@@ -160,10 +161,8 @@ public enum NetstatParser {
             throw NetstatParseError(line: no, reason: "\(name): field '\(n)' appears twice")
         }
         let result = (name, NetstatLayout(names: names))
-        if let cache {
-            if cache.layouts.count > 64 { cache.layouts.removeAll() }
-            cache.layouts[line] = result
-        }
+        if cache.layouts.count > 64 { cache.layouts.removeAll() }
+        cache.layouts[line] = result
         return result
     }
 

@@ -1,8 +1,9 @@
 /// Reads and parses /proc/net/netstat (the collecting thread's namespace via thread-self).
+/// A value owned by one collector: its layout cache changes with each read.
 public struct NetstatSource: Sendable {
     public var path: String
     /// Header layouts of earlier reads (the names do not change while the kernel runs).
-    private let cache = NetstatLayoutCache()
+    private var cache = NetstatLayoutCache()
 
     /// `/proc/thread-self/net` follows the calling thread's network namespace,
     /// where `/proc/net` follows the main thread's (KERNEL-NOTES.md).
@@ -10,10 +11,10 @@ public struct NetstatSource: Sendable {
         self.path = path
     }
 
-    public func read() throws -> NetstatCounters {
+    public mutating func read() throws -> NetstatCounters {
         let bytes = try ProcFile.read(path)
         do {
-            return try NetstatParser.parse(bytes: bytes, cache: cache)
+            return try NetstatParser.parse(bytes: bytes, cache: &cache)
         } catch {
             throw SourceError("\(path): \(error)")
         }

@@ -83,6 +83,13 @@ public enum ConfigFile {
                 }
             case "max_listeners":
                 config.selection.maxListeners = try integer(value, key: key, in: 1...10_000_000)
+            case "fast":
+                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "fast.") {
+                    switch sub {
+                    case "fast.cpu_budget": config.fastCPUBudget = try fraction(v, key: sub, in: 0.0001...1)
+                    default: throw unknown(sub, line: subLine)
+                    }
+                }
             case "deep":
                 for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "deep.") {
                     switch sub {

@@ -19,6 +19,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var selection = ListenerSelection()
     /// Other network namespaces: watched when `all`; which ones by label pattern.
     public var namespaces = NamespaceSettings()
+    /// Fraction of one core the fast tick may use on average (its interval grows, up to 2 s).
+    public var fastCPUBudget: Double = 0.01
     /// Deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT): at most this often…
     public var deepMinInterval: Double = 1
     /// …and on average at most this fraction of one core.
@@ -101,6 +103,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if !namespaces.filter.include.isEmpty { parts.append("namespaces.include=\(namespaces.filter.include.joined(separator: ","))") }
         if !namespaces.filter.exclude.isEmpty { parts.append("namespaces.exclude=\(namespaces.filter.exclude.joined(separator: ","))") }
         parts += [
+            "fast.cpu_budget=\(fastCPUBudget)",
             "deep.min_interval=\(DurationText.text(deepMinInterval))",
             "deep.cpu_budget=\(deepCPUBudget)",
             "thresholds.near_full_ratio=\(thresholds.nearFullRatio)",

@@ -1,0 +1,209 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CSockDiag
+
+/// The listeners of one namespace, kept from tick to tick so that a tick costs
+/// work in proportion to what changed: a listener seen before only has its
+/// numbers written (no address text, no key strings, no allocation); text is
+/// built once, when a socket first appears; SO_REUSEPORT indexes are assigned
+/// again only when the set of sockets changed. Its order is the order in which
+/// sockets appeared: stable, so nothing is re-sorted on the tick.
+///
+/// A tick: `begin`, the records of each dump (`observe`), then `finish`, which
+/// drops what was not seen and updates peaks, seconds full and overflow shares.
+public struct ListenerTable: Sendable {
+    public let netns: String
+    /// Length of the peak window in seconds.
+    public var window: Double
+    public private(set) var listeners: [Listener] = []
+    private var slots: [ListenerKey: Int] = [:]
+    private var tracking: [Tracking] = []
+    private var generation: UInt32 = 0
+    private var membershipChanged = false
+    private var lastTick: Double?
+    /// The last deep look's numbers per group, put on member 0 (also of groups that change).
+    private var deep: [GroupKey: ConnectionStats]?
+    private var overflows = OverflowAttribution()
+
+    /// Per-slot state that is not part of the published listener.
+    struct Tracking: Sendable {
+        var seen: UInt32
+        var peak = PeakWindow()
+        var fullSeconds = 0.0
+        var overflow = OverflowAttribution.Slot()
+    }
+
+    public init(netns: String, window: Double) {
+        self.netns = netns
+        self.window = window
+    }
+
+    /// Starts a tick.
+    public mutating func begin() {
+        generation &+= 1
+    }
+
+    /// One inet_diag record of a LISTEN dump. Records of other states, and
+    /// duplicates (a dump is not a snapshot), are ignored.
+    public mutating func observe(tcp rec: bd_tcp_record) {
+        guard rec.state == BD_TCP_LISTEN else { return }
+        let family: AddressFamily = Int32(rec.family) == AF_INET6 ? .inet6 : .inet
+        let key = ListenerKey(family: family, inode: rec.inode, cookie: rec.cookie)
+        if let i = slots[key], listeners[i].boundInterface == rec.bound_ifindex {
+            guard tracking[i].seen != generation else { return }
+            tracking[i].seen = generation
+            if listeners[i].queueLength != rec.rqueue { listeners[i].queueLength = rec.rqueue }
+            if listeners[i].queueMax != rec.wqueue { listeners[i].queueMax = rec.wqueue }
+            return
+        }
+        insert(key, Self.listener(netns: netns, from: rec))
+    }
+
+    /// One unix_diag record of a LISTEN dump.
+    public mutating func observe(unix rec: bd_unix_record) {
+        guard rec.state == BD_TCP_LISTEN, rec.has_rqlen == 1 else { return }
+        let key = ListenerKey(family: .unix, inode: rec.inode, cookie: 0)
+        if let i = slots[key] {
+            guard tracking[i].seen != generation else { return }
+            tracking[i].seen = generation
+            if listeners[i].queueLength != rec.rqueue { listeners[i].queueLength = rec.rqueue }
+            if listeners[i].queueMax != rec.wqueue { listeners[i].queueMax = rec.wqueue }
+            return
+        }
+        insert(key, Self.listener(netns: netns, from: rec))
+    }
+
+    /// A listener made elsewhere (tests, fixtures), observed like a record.
+    public mutating func observe(_ l: Listener) {
+        let key = l.key
+        if let i = slots[key] {
+            guard tracking[i].seen != generation else { return }
+            tracking[i].seen = generation
+            listeners[i].queueLength = l.queueLength
+            listeners[i].queueMax = l.queueMax
+            return
+        }
+        insert(key, l)
+    }
+
+    private mutating func insert(_ key: ListenerKey, _ l: Listener) {
+        var l = l
+        // A listener that appears after a deep look shows zeros until the next, not gaps.
+        if l.family != .unix, deep != nil { l.connections = ConnectionStats() }
+        if let i = slots[key] {
+            // Same identity, changed device binding: rebuilt (its text changed).
+            listeners[i] = l
+            tracking[i].seen = generation
+        } else {
+            slots[key] = listeners.count
+            listeners.append(l)
+            tracking.append(Tracking(seen: generation))
+        }
+        membershipChanged = true
+    }
+
+    /// Ends a tick at monotonic time `now`: forgets listeners not seen (closed,
+    /// or filtered out), assigns SO_REUSEPORT indexes if the set changed, and
+    /// updates peaks and seconds full. A gap longer than `maxStep` (a stalled
+    /// timer, a suspended host) counts as `maxStep` at most. `listenOverflows`
+    /// is TcpExt ListenOverflows when it was read at this tick. Returns whether
+    /// the set of listeners changed.
+    @discardableResult
+    public mutating func finish(now: Double, maxStep: Double, listenOverflows: UInt64?) -> Bool {
+        let step = lastTick.map { min(max(now - $0, 0), maxStep) } ?? 0
+        lastTick = now
+        if tracking.contains(where: { $0.seen != generation }) { removeUnseen() }
+        let changed = membershipChanged
+        if membershipChanged {
+            membershipChanged = false
+            listeners = ReuseportIndex.assign(listeners)
+            if let deep { apply(deep) }
+        }
+        for i in listeners.indices {
+            let length = listeners[i].queueLength
+            let peak = tracking[i].peak.add(length, at: now, window: window)
+            if listeners[i].queuePeak != peak { listeners[i].queuePeak = peak }
+            if length > listeners[i].queueMax { tracking[i].fullSeconds += step }
+            listeners[i].fullSeconds = tracking[i].fullSeconds
+        }
+        overflows.record(listeners, &tracking, counter: listenOverflows)
+        OverflowAttribution.shares(&listeners, tracking)
+        return changed
+    }
+
+    private mutating func removeUnseen() {
+        var kept: [Listener] = []
+        var keptTracking: [Tracking] = []
+        kept.reserveCapacity(listeners.count)
+        keptTracking.reserveCapacity(listeners.count)
+        slots.removeAll(keepingCapacity: true)
+        for i in listeners.indices where tracking[i].seen == generation {
+            slots[listeners[i].key] = kept.count
+            kept.append(listeners[i])
+            keptTracking.append(tracking[i])
+        }
+        listeners = kept
+        tracking = keptTracking
+        membershipChanged = true
+    }
+
+    /// Puts a deep look's numbers on the listeners: a group's on its member 0,
+    /// zeros on the others (the kernel does not say which member a connection goes to).
+    public mutating func apply(_ stats: [GroupKey: ConnectionStats]) {
+        deep = stats
+        for i in listeners.indices where listeners[i].family != .unix {
+            listeners[i].connections = listeners[i].socket == 0 ? (stats[listeners[i].groupKey] ?? ConnectionStats()) : ConnectionStats()
+        }
+    }
+
+    /// Puts each listener's owner (or the reason there is none) on it.
+    public mutating func apply(owners: [UInt32: Result<Owner, UnattributedError>]) {
+        Self.apply(owners: owners, to: &listeners)
+    }
+
+    /// Owners change rarely, so only what differs is written.
+    public static func apply(owners: [UInt32: Result<Owner, UnattributedError>], to listeners: inout [Listener]) {
+        for i in listeners.indices {
+            switch owners[listeners[i].inode] {
+            case .success(let o):
+                if listeners[i].owner != o { listeners[i].owner = o }
+                if listeners[i].unattributed != nil { listeners[i].unattributed = nil }
+            case .failure(let e):
+                if listeners[i].owner != nil { listeners[i].owner = nil }
+                if listeners[i].unattributed != e.reason { listeners[i].unattributed = e.reason }
+            case nil: break
+            }
+        }
+    }
+
+    /// ListenOverflows growth while no listener was full, since the table was made.
+    public var unattributedOverflows: Double { overflows.unattributed }
+
+    public var count: Int { listeners.count }
+
+    static func listener(netns: String, from rec: bd_tcp_record) -> Listener {
+        let family = Int32(rec.family)
+        var address = AddressText.numeric(family: family, bytes: rec.local_addr)
+        if rec.bound_ifindex != 0 {
+            address += "%" + AddressText.interfaceName(rec.bound_ifindex)
+        }
+        var l = Listener(
+            netns: netns, family: family == AF_INET6 ? .inet6 : .inet, address: address, port: rec.local_port,
+            inode: rec.inode, cookie: rec.cookie, queueLength: rec.rqueue, queueMax: rec.wqueue,
+            v6Only: family == AF_INET6 && rec.v6only >= 0 ? rec.v6only == 1 : nil, uid: rec.uid)
+        l.boundInterface = rec.bound_ifindex
+        return l
+    }
+
+    static func listener(netns: String, from rec: bd_unix_record) -> Listener {
+        let path = withUnsafeBytes(of: rec.path) { raw in
+            AddressText.unixPath(raw.prefix(Int(min(rec.path_len, UInt8(BD_UNIX_PATH_MAX)))))
+        }
+        return Listener(
+            netns: netns, family: .unix, address: path, port: nil, inode: rec.inode,
+            queueLength: rec.rqueue, queueMax: rec.wqueue, unixType: rec.type == 5 ? "seqpacket" : "stream")
+    }
+}

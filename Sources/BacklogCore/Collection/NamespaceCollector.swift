@@ -1,0 +1,254 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CSockDiag
+
+/// One network namespace's collection and all of its state: the sock_diag
+/// sockets (one for the fast tick, one for deep looks), the listener table with
+/// its history, the deep trackers, the counter and sysctl caches. It is an actor
+/// whose executor is a thread of its own that joined the namespace (NetnsThread),
+/// so the compiler checks that this state is touched only there, and every
+/// socket is opened and every /proc/thread-self file read inside the namespace.
+///
+/// A deep look pauses between batches of its dump; a fast tick asked for
+/// meanwhile runs in the pause (it uses the other socket), so a long dump on a
+/// busy host never holds the fast tick back for more than a few milliseconds.
+public actor NamespaceCollector {
+    public nonisolated let namespace: WatchedNamespace
+    private nonisolated let thread: NetnsThread
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
+
+    private var fastSocket: Result<SockDiagSocket, SockDiagError>?
+    private var deepCollector: DeepCollector?
+    private var table: ListenerTable
+    private var netstat: NetstatSource
+    private let sysctl: SysctlSource
+    private var health = SourceHealth()
+    private var cookies = CookieGrowth()
+    private var cachedNetstat: (counters: NetstatCounters?, status: SourceStatus, at: Double)?
+    private var cachedSysctls: (values: [String: Int64], status: SourceStatus, at: Double)?
+    private var deepResult: DeepResult?
+    private var deepRunning = false
+    private var ownersApplied: UInt64?
+    private var occupant: NetnsOccupant?
+
+    /// Joins the namespace on a new thread (backlogd's own: a plain thread).
+    public init(_ ns: WatchedNamespace, peakWindow: Double = 15,
+                netstat: NetstatSource = NetstatSource(), sysctl: SysctlSource = SysctlSource()) throws(NetnsError) {
+        namespace = ns
+        thread = try NetnsThread(path: ns.path, inode: ns.path == nil ? nil : ns.inode)
+        table = ListenerTable(netns: ns.label, window: peakWindow)
+        self.netstat = netstat
+        self.sysctl = sysctl
+        occupant = ns.occupant
+    }
+
+    deinit {
+        // No task can reach the actor any more: its thread may end (and leave the namespace).
+        thread.stop()
+    }
+
+    /// Who is in the namespace, refreshed by each discovery.
+    public func setOccupant(_ o: NetnsOccupant?) {
+        occupant = o
+    }
+
+    // MARK: the daemon's fast tick
+
+    /// One fast tick: a LISTEN dump of each family and of UNIX sockets, the
+    /// counters (once a second) and sysctls (every 10 s), owners when a new lookup
+    /// came, then the snapshot. `now` is monotonic seconds. Returns the thread
+    /// CPU time it took, for the fast tick's pacing.
+    public func tick(now: Double, settings: CollectorSettings, peakWindow: Double, maxStep: Double,
+                     owners: OwnerSnapshot?, deepInterval: Double?, fastInterval: Double?) -> (snapshot: Snapshot, cpuSeconds: Double) {
+        let cpu0 = ThreadCPU.seconds()
+        table.window = peakWindow
+        var r = read(now: now, settings: settings, maxStep: maxStep, netstatEvery: 1, sysctlsEvery: 10, cookieHold: peakWindow)
+        if let owners, owners.generation != ownersApplied || r.membershipChanged {
+            table.apply(owners: owners.byInode)
+            ownersApplied = owners.generation
+            r.readings.listeners = table.listeners
+        }
+        r.readings.deepIntervalSeconds = deepInterval
+        r.readings.fastIntervalSeconds = fastInterval
+        let snapshot = SnapshotAssembly.assemble(r.readings, settings: settings)
+        return (snapshot, ThreadCPU.seconds() - cpu0)
+    }
+
+    // MARK: deep looks
+
+    /// A deep look: SYN-RECV, ESTABLISHED and CLOSE_WAIT sockets on the ports that
+    /// listen, matched to the listeners of the last tick. At most one at a time
+    /// (a second call while one runs returns at once, with no CPU). Returns its
+    /// CPU time and the inodes of the listeners (for the owner lookup).
+    public func deepLook(now: Double, thresholds: Thresholds, window: Double) async -> (cpuSeconds: Double, inodes: Set<UInt32>) {
+        let inodes = Set(table.listeners.lazy.map(\.inode))
+        guard !deepRunning else { return (0, inodes) }
+        deepRunning = true
+        defer { deepRunning = false }
+        openSockets()
+        guard let deep = deepCollector else { return (0, inodes) }
+        deep.thresholds = thresholds
+        deep.window = window
+        let result = await deep.collect(listeners: table.listeners, now: now)
+        deepResult = result
+        table.apply(result.stats)
+        return (result.cpuSeconds, inodes)
+    }
+
+    // MARK: --once
+
+    /// `--once`: fast samples every `interval` over `window` seconds (so a queue
+    /// that filled and drained in between shows in the peak, and counter growth
+    /// over the window is known), deep looks at the start and the end (so that
+    /// "growing" rules have two looks); `window` 0 is a single dump of each.
+    /// Owners are not looked up here: the caller does it once for every namespace.
+    public func once(window: Double, interval: Double = 0.25, settings: CollectorSettings) async -> NamespaceReadings {
+        let start = ContinuousClock.now
+        let elapsed = { (ContinuousClock.now - start).seconds }
+        table.window = window + 1
+        let first = window > 0 ? readNetstat(now: 0, every: 0).counters : nil
+        var lookedEarly = false
+        var r: (readings: NamespaceReadings, membershipChanged: Bool)
+        while true {
+            let t = elapsed()
+            r = read(now: t, settings: settings, maxStep: interval * 2, netstatEvery: 0, sysctlsEvery: .infinity,
+                     cookieHold: window + 1)
+            if !lookedEarly && window > 0 {
+                lookedEarly = true
+                _ = await deepLook(now: elapsed(), thresholds: settings.thresholds, window: window + 1)
+            }
+            if t >= window { break }
+            try? await Task.sleep(for: .seconds(min(interval, window - t)))
+        }
+        _ = await deepLook(now: elapsed(), thresholds: settings.thresholds, window: window + 1)
+        var readings = r.readings
+        readings.listeners = table.listeners
+        readings.deep = deepResult
+        readings.windowSeconds = window
+        readings.timestamp = WallClock.now()
+        readings.deepIntervalSeconds = nil
+        if let first, let last = readings.netstat {
+            var deltas: [ListenCounter: UInt64] = [:]
+            for c in ListenCounter.allCases {
+                if let a = first.value(section: "TcpExt", field: c.rawValue), let b = last.value(section: "TcpExt", field: c.rawValue) {
+                    deltas[c] = b >= a ? b - a : 0
+                }
+            }
+            readings.counterDeltas = deltas
+            readings.cookieGrowth = deltas[.reqQFullDoCookies]
+        } else {
+            readings.cookieGrowth = nil
+        }
+        return readings
+    }
+
+    // MARK: reading the sources
+
+    /// Both sockets at the first use, on this thread (so in the namespace): the
+    /// daemon's fd count is what it is from the first tick on.
+    private func openSockets() {
+        if fastSocket == nil { fastSocket = Result { () throws(SockDiagError) in try SockDiagSocket() } }
+        if deepCollector == nil { deepCollector = DeepCollector(netns: namespace.label, window: table.window) }
+    }
+
+    /// Wall seconds of one read of each fast source, for the benchmark (the table is updated as on a tick).
+    public func timeSources() -> (listeners: Double, netstat: Double, sysctls: Double) {
+        func time(_ body: () -> Void) -> Double {
+            let t0 = ContinuousClock.now
+            body()
+            return (ContinuousClock.now - t0).seconds
+        }
+        table.begin()
+        let l = time { _ = readListeners(ports: .all) }
+        table.finish(now: 0, maxStep: 0, listenOverflows: nil)
+        let n = time { _ = readNetstat(now: 0, every: 0) }
+        let s = time { _ = readSysctls(now: 0, every: 0) }
+        return (l, n, s)
+    }
+
+    /// The listeners of the last tick.
+    public var listeners: [Listener] { table.listeners }
+
+    /// The fast sources, into the table; the readings carry what the rules need.
+    private func read(now: Double, settings: CollectorSettings, maxStep: Double, netstatEvery: Double,
+                      sysctlsEvery: Double, cookieHold: Double) -> (readings: NamespaceReadings, membershipChanged: Bool) {
+        table.begin()
+        var statuses = readListeners(ports: settings.ports)
+        let fresh = cachedNetstat.map { now - $0.at >= netstatEvery || !$0.status.up } ?? true
+        let (counters, netstatStatus) = readNetstat(now: now, every: netstatEvery)
+        let changed = table.finish(now: now, maxStep: maxStep,
+                     listenOverflows: fresh ? counters?.value(section: "TcpExt", field: ListenCounter.listenOverflows.rawValue) : nil)
+        // TCPReqQFullDoCookies, not SyncookiesSent: with tcp_syncookies=2 every SYN gets a cookie.
+        let cookieGrowth = cookies.record(fresh ? counters?.value(section: "TcpExt", field: ListenCounter.reqQFullDoCookies.rawValue) : nil,
+                                          now: now, hold: cookieHold)
+        let (sysctls, sysctlStatus) = readSysctls(now: now, every: sysctlsEvery)
+        statuses += [netstatStatus, sysctlStatus]
+        var readings = NamespaceReadings(
+            netns: namespace.label, timestamp: WallClock.now(), windowSeconds: table.window, listeners: table.listeners,
+            sources: statuses, netstat: counters, cookieGrowth: cookieGrowth, sysctls: sysctls, deep: deepResult)
+        readings.unattributedOverflows = table.unattributedOverflows
+        readings.occupant = occupant
+        return (readings, changed)
+    }
+
+    /// One LISTEN dump of TCP (both families) and of UNIX sockets, into the table.
+    private func readListeners(ports: PortFilter) -> [SourceStatus] {
+        openSockets()
+        var statuses: [SourceStatus] = []
+        for name in ["tcp", "unix"] {
+            let started = ContinuousClock.now
+            do {
+                let sock = try fastSocket!.get()
+                let before = sock.malformedMessages
+                if name == "tcp" {
+                    for family in [AF_INET, AF_INET6] {
+                        try sock.dumpTCP(family: family, states: TCPStates.listen) { batch in
+                            for rec in batch where ports.admits(rec.local_port) { table.observe(tcp: rec) }
+                        }
+                    }
+                } else {
+                    try sock.dumpUnix(states: TCPStates.listen) { batch in
+                        for rec in batch { table.observe(unix: rec) }
+                    }
+                }
+                // A skipped message may have been a listener: say so rather than under-report.
+                let skipped = sock.malformedMessages - before
+                let error = skipped > 0 ? "\(skipped) malformed netlink messages skipped; listeners may be missing" : nil
+                statuses.append(health.status(name, started, error: error, skipped: skipped))
+            } catch {
+                statuses.append(health.status(name, started, error: "\(error)"))
+            }
+        }
+        return statuses
+    }
+
+    /// The counters, read again when `every` seconds have passed (or after a failure).
+    private func readNetstat(now: Double, every: Double) -> (counters: NetstatCounters?, status: SourceStatus) {
+        if let c = cachedNetstat, now - c.at < every, c.status.up { return (c.counters, c.status) }
+        let started = ContinuousClock.now
+        let result: (NetstatCounters?, SourceStatus)
+        do {
+            result = (try netstat.read(), health.status("netstat", started))
+        } catch {
+            result = (nil, health.status("netstat", started, error: "\(error)"))
+        }
+        cachedNetstat = (result.0, result.1, now)
+        return result
+    }
+
+    /// Sysctls change by hand, rarely: read again every `every` seconds (or after a failure).
+    private func readSysctls(now: Double, every: Double) -> ([String: Int64], SourceStatus) {
+        if let c = cachedSysctls, now - c.at < every, c.status.up { return (c.values, c.status) }
+        let started = ContinuousClock.now
+        let (values, errors) = sysctl.read()
+        // One line: the first reason, and how many more there are.
+        let error = errors.first.map { errors.count > 1 ? "\($0) (and \(errors.count - 1) more)" : $0 }
+        let status = health.status("sysctl", started, error: error)
+        cachedSysctls = (values, status, now)
+        return (values, status)
+    }
+}
