@@ -26,7 +26,7 @@ struct ListenerReport {
     var text: String {
         var out = "backlogd benchmark, listener axis — \(machine)\n"
         out += "listeners: \(listeners) over \(namespaces) namespace(s), IPv4 and IPv6 alternately, \(pending) connections pending unaccepted; "
-        out += "the fast tick saw \(probeListeners), the daemon \(daemonListeners) in \(daemonNamespaces) namespace(s)\n\n"
+        out += "the fast tick saw \(probeListeners), the daemon \(daemonListeners) (its own included) in \(daemonNamespaces) namespace(s)\n\n"
         out += "fast tick   \(ms(fastTick)) CPU   floor \(ms(fastFloor)) CPU   ratio \(String(format: "%.2f", fastRatio))   (target ≤ \(Self.fastTarget): \(verdict(fastRatio <= Self.fastTarget)))\n"
         out += "            backlogd in-process: BacklogCore's fast tick on a NetnsThread per namespace, all namespaces at once per round\n"
         out += "            as the daemon does, mean over \(ticks) rounds 250 ms apart on the tick's clock (counters every 4th, sysctls every 40th);\n"
