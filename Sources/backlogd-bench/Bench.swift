@@ -40,22 +40,22 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark (root: it creates a network namespace).",
         discussion: """
-            Fills a namespace with --connections established loopback connections (twice as many
-            sockets) and stuck listeners, then measures in the same run: backlogd-floor (libmnl, the
-            same dumps, only counting) against backlogd's fast and deep ticks; `backlogd --once`;
-            /metrics latency with 4 concurrent scrapers against prometheus-node-exporter (tcpstat,
-            netstat); peak RSS of both; the daemon's CPU over --cpu-seconds. A second, small
-            namespace (--small-connections) checks that scrape latency is flat in the socket count.
+            Fills a namespace with --connections established loopback connections (twice as many \
+            sockets) and stuck listeners, then measures in the same run: backlogd-floor (libmnl, the \
+            same dumps, only counting) against backlogd's fast and deep ticks; `backlogd --once`; \
+            /metrics latency with 4 concurrent scrapers against prometheus-node-exporter (tcpstat, \
+            netstat); peak RSS of both; the daemon's CPU over --cpu-seconds. A second, small \
+            namespace (--small-connections) checks that scrape latency is flat in the socket count. \
             The last line is a machine-readable summary (BENCH_SUMMARY {json}).
 
-            With --listeners N it measures the listener axis instead (the sockets axis is skipped):
-            N listeners spread over --namespaces M namespaces of its own, IPv4 and IPv6 alternately,
-            every 10th with 2 connections left unaccepted. In the same run: the fast tick's floor
-            (backlogd-floor's LISTEN + UNIX dumps in each namespace, plus its /proc/net/netstat read
-            divided by 4, the counters being read once a second), backlogd's fast tick in-process on a
-            thread per namespace (CPU time, summed), and the backlogd daemon as a whole process at
-            default settings, nothing scraping it: CPU over --cpu-seconds after --warm-up-seconds, peak
-            RSS (VmHWM). With M > 1 the daemon gets namespaces.all and an include pattern for this
+            With --listeners N it measures the listener axis instead (the sockets axis is skipped): \
+            N listeners spread over --namespaces M namespaces of its own, IPv4 and IPv6 alternately, \
+            one in 10 (of either family) with 2 connections left unaccepted. In the same run: the fast tick's floor \
+            (backlogd-floor's LISTEN + UNIX dumps in each namespace, plus its /proc/net/netstat read \
+            divided by 4, the counters being read once a second), backlogd's fast tick in-process on a \
+            thread per namespace (CPU time, summed), and the backlogd daemon as a whole process at \
+            default settings, nothing scraping it: CPU over --cpu-seconds after --warm-up-seconds, peak \
+            RSS (VmHWM). With M > 1 the daemon gets namespaces.all and an include pattern for this \
             run's namespaces only.
             """)
 

@@ -28,7 +28,7 @@ struct ListenerAxis {
         defer { w.close() }
         r.pending = w.pending
 
-        (r.floorDumps, r.floorNetstat) = try ListenerMeasure.floor(w, repeat: ticks * 4)
+        (r.floorDumps, r.floorNetstat, r.floorDumpsWall) = try ListenerMeasure.floor(w, repeat: ticks * 4)
         (r.fastTick, r.fastRoundWall, r.probeListeners) = try ListenerMeasure.fastTick(w, rounds: ticks * 4)
 
         // The daemon runs in the first namespace (its "host"); the others are

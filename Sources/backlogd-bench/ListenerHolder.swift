@@ -3,9 +3,9 @@ import Glibc
 #endif
 
 /// `backlogd-bench hold-listeners`: one process holding `count` listeners on
-/// consecutive ports from `port`, alternately 127.0.0.1 and [::1], every
-/// `pendingEvery`-th with `pending` connections nobody accepts (they wait in
-/// its accept queue). It raises its own fd limit to what it holds.
+/// consecutive ports from `port`, alternately 127.0.0.1 and [::1], one in every
+/// `pendingEvery` (of either family in turn) with `pending` connections nobody
+/// accepts (they wait in its accept queue). It raises its own fd limit to what it holds.
 enum ListenerHolder {
     static func run(port: UInt16, count: Int, pendingEvery: Int, pending: Int) -> Never {
         let pendingListeners = pendingEvery > 0 ? (count + pendingEvery - 1) / pendingEvery : 0
@@ -17,7 +17,8 @@ enum ListenerHolder {
             let p = port + UInt16(i)
             let v6 = i % 2 == 1
             held.append(v6 ? BenchSockets.listen6(port: p, backlog: 128) : BenchSockets.listen(port: p, backlog: 128))
-            if pendingEvery > 0 && i % pendingEvery == 0 {
+            // One in each block of `pendingEvery`: its first in even blocks (IPv4), its second in odd ones (IPv6).
+            if pendingEvery > 0 && i % pendingEvery == (i / pendingEvery) % 2 {
                 for _ in 0..<pending {
                     held.append(v6 ? BenchSockets.connect6(port: p) : BenchSockets.connect(port: p))
                     queued += 1

@@ -10,24 +10,30 @@ enum ListenerMeasure {
     /// The floor of one fast tick over all namespaces, in CPU seconds:
     /// Σ `backlogd-floor fast` (LISTEN dumps + UNIX listeners) + Σ `backlogd-floor
     /// netstat` / 4 (the counters are read once a second, ticks are 250 ms).
-    static func floor(_ w: ListenerWorkload, repeat count: Int) throws -> (dumps: Double, netstat: Double) {
-        var dumps = 0.0, netstat = 0.0
+    /// Also the dumps' wall time, for comparison with figures measured that way.
+    static func floor(_ w: ListenerWorkload, repeat count: Int) throws -> (dumps: Double, netstat: Double, dumpsWall: Double) {
+        var dumps = 0.0, netstat = 0.0, wall = 0.0
         for ns in w.namespaces {
-            dumps += try floorCPU(w, ns, kind: "fast", repeat: count)
-            netstat += try floorCPU(w, ns, kind: "netstat", repeat: count)
+            let d = try floorRun(w, ns, kind: "fast", repeat: count)
+            dumps += d.cpu
+            wall += d.wall
+            netstat += try floorRun(w, ns, kind: "netstat", repeat: count).cpu
         }
-        return (dumps, netstat)
+        return (dumps, netstat, wall)
     }
 
-    /// Mean CPU seconds (third column) of one kind, the first (cold) repetition left out.
-    static func floorCPU(_ w: ListenerWorkload, _ ns: String, kind: String, repeat count: Int) throws -> Double {
+    /// Mean CPU seconds (third column) and wall seconds (first) of one kind,
+    /// the first (cold) repetition left out.
+    static func floorRun(_ w: ListenerWorkload, _ ns: String, kind: String, repeat count: Int) throws -> (cpu: Double, wall: Double) {
         let out = try w.exec(in: ns, [sibling("backlogd-floor"), kind, "\(count + 1)"])
-        let cpu = out.split(separator: "\n").compactMap { line -> Double? in
+        let rows = out.split(separator: "\n").compactMap { line -> (Double, Double)? in
             let f = line.split(separator: " ")
-            return f.count >= 3 ? Double(f[2]) : nil
+            guard f.count >= 3, let wall = Double(f[0]), let cpu = Double(f[2]) else { return nil }
+            return (cpu, wall)
         }
-        guard cpu.count == count + 1 else { throw BenchError("backlogd-floor \(kind) in \(ns): \(out)") }
-        return mean(Array(cpu.dropFirst()))
+        guard rows.count == count + 1 else { throw BenchError("backlogd-floor \(kind) in \(ns): \(out)") }
+        let warm = rows.dropFirst()
+        return (mean(warm.map(\.0)), mean(warm.map(\.1)))
     }
 
     /// backlogd's fast tick as the daemon runs it: a NetnsThread per namespace,

@@ -7,7 +7,7 @@ struct ListenerReport {
 
     var machine = ""
     var listeners = 0, namespaces = 0, pending = 0
-    var floorDumps = Double.nan, floorNetstat = Double.nan
+    var floorDumps = Double.nan, floorNetstat = Double.nan, floorDumpsWall = Double.nan
     var fastTick = Double.nan, fastRoundWall = Double.nan
     var probeListeners = 0
     /// Rounds of fast ticks timed.
@@ -31,7 +31,7 @@ struct ListenerReport {
         out += "            backlogd in-process: BacklogCore's fast tick on a NetnsThread per namespace, all namespaces at once per round\n"
         out += "            as the daemon does, mean over \(ticks) rounds 250 ms apart on the tick's clock (counters every 4th, sysctls every 40th);\n"
         out += "            CPU time of the ticking threads, summed over namespaces; a round took \(ms(fastRoundWall)) wall\n"
-        out += "            floor: backlogd-floor in each namespace, summed: LISTEN + UNIX dumps \(ms(floorDumps)) + /proc/net/netstat read \(ms(floorNetstat)) / 4\n"
+        out += "            floor: backlogd-floor in each namespace, summed: LISTEN + UNIX dumps \(ms(floorDumps)) (\(ms(floorDumpsWall)) wall) + /proc/net/netstat read \(ms(floorNetstat)) / 4\n"
         out += "daemon CPU  \(String(format: "%.2f", cpuFraction * 100)) % of one core, default settings, no scrapes, deep tick included   (target ≤ \(Self.cpuTarget * 100) %: \(verdict(cpuFraction <= Self.cpuTarget)))\n"
         out += "            = \(ms(cpuFraction * 0.25)) of CPU per 250 ms tick, all included; \(daemonThreads) threads; longest deep interval \(String(format: "%.2f", deepInterval)) s\n"
         out += "peak RSS    \(String(format: "%.1f", daemonRSS)) MB (VmHWM), no scrapes   (target ≤ \(Int(Self.rssTarget)) MB: \(verdict(daemonRSS <= Self.rssTarget)))\n"
@@ -40,7 +40,7 @@ struct ListenerReport {
             ("probe_listeners", Double(probeListeners)), ("daemon_listeners", Double(daemonListeners)),
             ("daemon_namespaces", Double(daemonNamespaces)),
             ("fast_tick_cpu_s", fastTick), ("fast_round_wall_s", fastRoundWall),
-            ("floor_dumps_cpu_s", floorDumps), ("floor_netstat_cpu_s", floorNetstat), ("fast_floor_cpu_s", fastFloor),
+            ("floor_dumps_cpu_s", floorDumps), ("floor_dumps_wall_s", floorDumpsWall), ("floor_netstat_cpu_s", floorNetstat), ("fast_floor_cpu_s", fastFloor),
             ("fast_ratio", fastRatio), ("fast_ratio_target", Self.fastTarget),
             ("cpu_fraction", cpuFraction), ("cpu_fraction_target", Self.cpuTarget),
             ("rss_mb", daemonRSS), ("rss_mb_target", Self.rssTarget), ("deep_interval_s", deepInterval),

@@ -5,7 +5,7 @@ import Glibc
 
 /// The listener axis's namespaces: `listeners` listeners spread evenly over
 /// `namespaces` namespaces of the benchmark's own (bd-bench-PID-lI), mixed
-/// IPv4/IPv6, every 10th with 2 connections waiting unaccepted, held by child
+/// IPv4/IPv6, one in 10 (either family) with 2 connections waiting unaccepted, held by child
 /// processes of at most `perHolder` listeners each. `close()` kills every
 /// process it started and deletes every namespace it made, however it got there.
 final class ListenerWorkload {

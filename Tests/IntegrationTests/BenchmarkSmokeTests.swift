@@ -42,7 +42,7 @@ import Glibc
             #expect(v.map { $0.isFinite && $0 > 0 } == true, "\(key) = \(String(describing: json[key]))")
         }
         #expect((json["cpu_fraction"] as? Double).map { $0.isFinite && $0 >= 0 } == true)
-        // 50 listeners, 3 namespaces: 17 + 17 + 16, every 10th of each with 2 pending.
+        // 50 listeners, 3 namespaces: 17 + 17 + 16, two of each (one IPv4, one IPv6) with 2 pending.
         #expect(json["listeners"] as? Double == 50)
         let pending = try #require(json["pending"] as? Double)
         #expect(pending == 12)
