@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backlogd-bench",
         abstract: "Measures backlogd against the kernel's floor and node_exporter, in a namespace of its own.",
-        subcommands: [Run.self, Hold.self],
+        subcommands: [Run.self, Hold.self, HoldListeners.self],
         defaultSubcommand: Run.self)
 }
 
@@ -24,18 +24,49 @@ struct Hold: ParsableCommand {
     }
 }
 
+struct HoldListeners: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "(internal) hold listeners in a benchmark namespace")
+    @Option var port: UInt16
+    @Option var count: Int
+    @Option var pendingEvery: Int
+    @Option var pending: Int
+
+    func run() throws {
+        ListenerHolder.run(port: port, count: count, pendingEvery: pendingEvery, pending: pending)
+    }
+}
+
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark (root: it creates a network namespace).",
         discussion: """
-            Fills a namespace with --connections established loopback connections (twice as many
-            sockets) and stuck listeners, then measures in the same run: backlogd-floor (libmnl, the
-            same dumps, only counting) against backlogd's fast and deep ticks; `backlogd --once`;
-            /metrics latency with 4 concurrent scrapers against prometheus-node-exporter (tcpstat,
-            netstat); peak RSS of both; the daemon's CPU over --cpu-seconds. A second, small
-            namespace (--small-connections) checks that scrape latency is flat in the socket count.
+            Fills a namespace with --connections established loopback connections (twice as many \
+            sockets) and stuck listeners, then measures in the same run: backlogd-floor (libmnl, the \
+            same dumps, only counting) against backlogd's fast and deep ticks; `backlogd --once`; \
+            /metrics latency with 4 concurrent scrapers against prometheus-node-exporter (tcpstat, \
+            netstat); peak RSS of both; the daemon's CPU over --cpu-seconds. A second, small \
+            namespace (--small-connections) checks that scrape latency is flat in the socket count. \
             The last line is a machine-readable summary (BENCH_SUMMARY {json}).
+
+            With --listeners N it measures the listener axis instead (the sockets axis is skipped): \
+            N listeners spread over --namespaces M namespaces of its own, IPv4 and IPv6 alternately, \
+            one in 10 (of either family) with 2 connections left unaccepted. In the same run: the fast tick's floor \
+            (backlogd-floor's LISTEN + UNIX dumps in each namespace, plus its /proc/net/netstat read \
+            divided by 4, the counters being read once a second), backlogd's fast tick in-process on a \
+            thread per namespace (CPU time, summed), and the backlogd daemon as a whole process at \
+            default settings, nothing scraping it: CPU over --cpu-seconds after --warm-up-seconds, peak \
+            RSS (VmHWM). With M > 1 the daemon gets namespaces.all and an include pattern for this \
+            run's namespaces only.
             """)
+
+    @Option(help: "Listener axis: this many listeners (skips the sockets axis).")
+    var listeners: Int?
+    @Option(help: "Listener axis: spread over this many namespaces.")
+    var namespaces = 1
+    @Option(help: "Listener axis: listeners per holder process.")
+    var listenersPerHolder = 10_000
+    @Option(help: "Listener axis: seconds the daemon runs before its CPU is measured.")
+    var warmUpSeconds = 5.0
 
     @Option(help: "Established connections in the big namespace (2 sockets each).")
     var connections = 100_000
@@ -55,6 +86,15 @@ struct Run: ParsableCommand {
     func run() throws {
         guard getuid() == 0 else { throw BenchError("run as root: the benchmark creates network namespaces") }
         Workload.sweep()
+        if let listeners {
+            guard namespaces >= 1, listenersPerHolder >= 1, ticks >= 1, cpuSeconds > 0 else {
+                throw BenchError("--namespaces, --listeners-per-holder, --ticks and --cpu-seconds must be positive")
+            }
+            let axis = ListenerAxis(listeners: listeners, namespaces: namespaces, perHolder: listenersPerHolder,
+                                    ticks: ticks, cpuSeconds: cpuSeconds, warmUp: max(0, warmUpSeconds))
+            print(try axis.run().text)
+            return
+        }
         var r = Report()
         r.machine = Machine.describe()
 

@@ -34,3 +34,32 @@ enum BenchSockets {
         return sa
     }
 }
+
+/// The same over IPv6 loopback ([::1]), for the listener axis's mix.
+extension BenchSockets {
+    static func listen6(port: UInt16, backlog: Int32) -> Int32 {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var sa = address6(port)
+        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        precondition(rc == 0 && Glibc.listen(fd, backlog) == 0, "listen on [::1]:\(port): errno \(errno)")
+        return fd
+    }
+
+    static func connect6(port: UInt16) -> Int32 {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var sa = address6(port)
+        _ = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        return fd
+    }
+
+    static func address6(_ port: UInt16) -> sockaddr_in6 {
+        var sa = sockaddr_in6()
+        sa.sin6_family = sa_family_t(AF_INET6)
+        sa.sin6_port = port.bigEndian
+        sa.sin6_addr = in6addr_loopback
+        return sa
+    }
+}

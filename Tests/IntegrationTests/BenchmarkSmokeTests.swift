@@ -1,9 +1,12 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The benchmark still runs end to end (small N, short): every figure of its
 /// summary line is there and finite. Timings are judged in README, not here.
-@Suite struct BenchmarkSmokeTests {
+@Suite(.serialized) struct BenchmarkSmokeTests {
     @Test func benchmarkRunsAtSmallScale() throws {
         let bench = URL(fileURLWithPath: backlogdPath()).deletingLastPathComponent().appendingPathComponent("backlogd-bench").path
         let r = try run([bench, "--connections", "300", "--small-connections", "50", "--per-holder", "200",
@@ -20,7 +23,49 @@ import Testing
         #expect((json["sockets"] as? Double ?? 0) >= 600, "two sockets per connection")
         #expect(r.stdout.contains("node_exporter"))
         // It cleans up after itself: no namespace of this run is left.
-        let left = try run(["ip", "netns", "list"]).stdout.split(separator: "\n").filter { $0.hasPrefix("bd-bench-") }
+        let left = try leftBehind()
         #expect(left.isEmpty, "\(left)")
+    }
+
+    /// The listener axis at small scale: 50 listeners over 3 namespaces; every
+    /// figure is printed and finite, every listener was seen, nothing is left.
+    @Test func listenerAxisRunsAtSmallScale() throws {
+        let bench = URL(fileURLWithPath: backlogdPath()).deletingLastPathComponent().appendingPathComponent("backlogd-bench").path
+        let r = try run([bench, "--listeners", "50", "--namespaces", "3", "--listeners-per-holder", "10",
+                         "--cpu-seconds", "1", "--warm-up-seconds", "2", "--ticks", "2"], check: false, timeout: 300)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let line = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("BENCH_SUMMARY ") })
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("BENCH_SUMMARY ".count).utf8)) as? [String: Any])
+        for key in ["fast_tick_cpu_s", "fast_floor_cpu_s", "floor_dumps_cpu_s", "floor_netstat_cpu_s", "fast_ratio", "rss_mb",
+                    "fast_ratio_target", "cpu_fraction_target", "rss_mb_target", "deep_interval_s"] {
+            let v = json[key] as? Double
+            #expect(v.map { $0.isFinite && $0 > 0 } == true, "\(key) = \(String(describing: json[key]))")
+        }
+        #expect((json["cpu_fraction"] as? Double).map { $0.isFinite && $0 >= 0 } == true)
+        // 50 listeners, 3 namespaces: 17 + 17 + 16, two of each (one IPv4, one IPv6) with 2 pending.
+        #expect(json["listeners"] as? Double == 50)
+        let pending = try #require(json["pending"] as? Double)
+        #expect(pending == 12)
+        #expect(json["probe_listeners"] as? Double == 50, "the in-process fast tick saw every listener")
+        // The daemon also sees its own listener (127.0.0.1:24519 in the first namespace).
+        #expect(json["daemon_listeners"] as? Double == 51, "the daemon saw every listener")
+        #expect(json["daemon_namespaces"] as? Double == 3)
+        for figure in ["fast tick", "floor", "daemon CPU", "peak RSS", "target ≤ 1.5", "target ≤ 2.0 %", "target ≤ 48 MB"] {
+            #expect(r.stdout.contains(figure), "\(figure) missing: \(r.stdout)")
+        }
+        let left = try leftBehind()
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    /// Benchmark namespaces (bd-bench-PID-…) whose benchmark has exited: after a
+    /// run, its own would be among them. Those of a benchmark still running (a
+    /// measurement on the same machine) are not.
+    func leftBehind() throws -> [String] {
+        try run(["ip", "netns", "list"]).stdout.split(separator: "\n").compactMap { line in
+            let name = String(line.split(separator: " ").first ?? "")
+            let parts = name.split(separator: "-")
+            guard name.hasPrefix("bd-bench-"), parts.count >= 3, let pid = Int32(parts[2]) else { return nil }
+            return kill(pid, 0) != 0 && errno == ESRCH ? name : nil
+        }
     }
 }

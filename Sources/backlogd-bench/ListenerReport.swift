@@ -1,0 +1,53 @@
+import Foundation
+
+/// The listener axis's figures, the ratio against the floor measured in the
+/// same run, the targets of issue 13, and one machine-readable line.
+struct ListenerReport {
+    static let fastTarget = 1.5, cpuTarget = 0.02, rssTarget = 48.0
+
+    var machine = ""
+    var listeners = 0, namespaces = 0, pending = 0
+    var floorDumps = Double.nan, floorNetstat = Double.nan, floorDumpsWall = Double.nan
+    var fastTick = Double.nan, fastRoundWall = Double.nan
+    var probeListeners = 0
+    /// Rounds of fast ticks timed.
+    var ticks = 0
+    var cpuFraction = Double.nan, daemonRSS = Double.nan
+    var daemonThreads = 0, daemonListeners = 0, daemonNamespaces = 0
+    var deepInterval = Double.nan
+
+    /// Per tick: every namespace's dumps, and its counters read once in four ticks.
+    var fastFloor: Double { floorDumps + floorNetstat / 4 }
+    var fastRatio: Double { fastTick / fastFloor }
+
+    func ms(_ s: Double) -> String { String(format: "%.3f ms", s * 1000) }
+    func verdict(_ ok: Bool) -> String { ok ? "met" : "NOT MET" }
+
+    var text: String {
+        var out = "backlogd benchmark, listener axis — \(machine)\n"
+        out += "listeners: \(listeners) over \(namespaces) namespace(s), IPv4 and IPv6 alternately, \(pending) connections pending unaccepted; "
+        out += "the fast tick saw \(probeListeners), the daemon \(daemonListeners) (its own included) in \(daemonNamespaces) namespace(s)\n\n"
+        out += "fast tick   \(ms(fastTick)) CPU   floor \(ms(fastFloor)) CPU   ratio \(String(format: "%.2f", fastRatio))   (target ≤ \(Self.fastTarget): \(verdict(fastRatio <= Self.fastTarget)))\n"
+        out += "            backlogd in-process: BacklogCore's fast tick on a NetnsThread per namespace, all namespaces at once per round\n"
+        out += "            as the daemon does, mean over \(ticks) rounds 250 ms apart on the tick's clock (counters every 4th, sysctls every 40th);\n"
+        out += "            CPU time of the ticking threads, summed over namespaces; a round took \(ms(fastRoundWall)) wall\n"
+        out += "            floor: backlogd-floor in each namespace, summed: LISTEN + UNIX dumps \(ms(floorDumps)) (\(ms(floorDumpsWall)) wall) + /proc/net/netstat read \(ms(floorNetstat)) / 4\n"
+        out += "daemon CPU  \(String(format: "%.2f", cpuFraction * 100)) % of one core, default settings, no scrapes, deep tick included   (target ≤ \(Self.cpuTarget * 100) %: \(verdict(cpuFraction <= Self.cpuTarget)))\n"
+        out += "            = \(ms(cpuFraction * 0.25)) of CPU per 250 ms tick, all included; \(daemonThreads) threads; longest deep interval \(String(format: "%.2f", deepInterval)) s\n"
+        out += "peak RSS    \(String(format: "%.1f", daemonRSS)) MB (VmHWM), no scrapes   (target ≤ \(Int(Self.rssTarget)) MB: \(verdict(daemonRSS <= Self.rssTarget)))\n"
+        let fields: [(String, Double)] = [
+            ("listeners", Double(listeners)), ("namespaces", Double(namespaces)), ("pending", Double(pending)),
+            ("probe_listeners", Double(probeListeners)), ("daemon_listeners", Double(daemonListeners)),
+            ("daemon_namespaces", Double(daemonNamespaces)),
+            ("fast_tick_cpu_s", fastTick), ("fast_round_wall_s", fastRoundWall),
+            ("floor_dumps_cpu_s", floorDumps), ("floor_dumps_wall_s", floorDumpsWall), ("floor_netstat_cpu_s", floorNetstat), ("fast_floor_cpu_s", fastFloor),
+            ("fast_ratio", fastRatio), ("fast_ratio_target", Self.fastTarget),
+            ("cpu_fraction", cpuFraction), ("cpu_fraction_target", Self.cpuTarget),
+            ("rss_mb", daemonRSS), ("rss_mb_target", Self.rssTarget), ("deep_interval_s", deepInterval),
+        ]
+        let json = fields.map { "\"\($0.0)\":\($0.1.isFinite ? String(format: "%.6g", $0.1) : "null")" }.joined(separator: ",")
+        out += "BENCH_SUMMARY {\(json)}"
+        return out
+    }
+
+}
