@@ -36,37 +36,26 @@ enum ListenerMeasure {
         return (mean(warm.map(\.0)), mean(warm.map(\.1)))
     }
 
-    /// backlogd's fast tick as the daemon runs it: a NetnsThread per namespace,
-    /// every namespace's tick started at once each round, ticks 250 ms apart on
-    /// the tick's clock (run back to back). Returns the mean over rounds of the
-    /// ticking threads' CPU seconds summed over namespaces, the mean wall time
-    /// of a round, and the listeners the last round saw.
+    /// backlogd's fast tick as the daemon runs it: a NamespaceCollector (an actor on
+    /// a thread that joined it) per namespace, every namespace's tick started at
+    /// once each round, ticks 250 ms apart on the tick's clock (run back to back).
+    /// Returns the mean over rounds of the collectors' CPU seconds summed over
+    /// namespaces, the mean wall time of a round, and the listeners the last round saw.
     static func fastTick(_ w: ListenerWorkload, rounds: Int) throws -> (cpu: Double, wall: Double, listeners: Int) {
-        var threads: [NetnsThread] = []
-        defer { threads.forEach { $0.stop() } }
-        for ns in w.namespaces { threads.append(try NetnsThread(path: "/run/netns/\(ns)", inode: nil)) }
-        let probes = zip(threads, w.namespaces).map { t, ns in t.sync { FastTickProbe(netns: ns) }! }
+        let probes = try w.namespaces.map { try FastTickProbe(netns: $0) }
         var cpu: [Double] = [], wall: [Double] = []
         var seen = 0
         for i in 0...rounds {
-            let results = RoundResults()
-            let group = DispatchGroup()
             let t0 = DispatchTime.now().uptimeNanoseconds
-            for (t, probe) in zip(threads, probes) {
-                group.enter()
-                let accepted = t.async {
-                    let c0 = threadCPU()
-                    let n = probe.tick(now: Double(i) * 0.25)
-                    let c = threadCPU() - c0
-                    results.add(cpu: c, listeners: n)
-                    group.leave()
+            let r = try BlockingWait.run {
+                await withTaskGroup(of: (cpu: Double, listeners: Int).self) { group in
+                    for p in probes { group.addTask { await p.tick(now: Double(i) * 0.25) } }
+                    var all: [(cpu: Double, listeners: Int)] = []
+                    for await x in group { all.append(x) }
+                    return all
                 }
-                if !accepted { group.leave() }
             }
-            group.wait()
             let t1 = DispatchTime.now().uptimeNanoseconds
-            let r = results.all
-            guard r.count == threads.count else { throw BenchError("a namespace thread stopped") }
             // Round 0 is cold (sockets opened, first reads): left out.
             if i > 0 {
                 cpu.append(r.reduce(0) { $0 + $1.cpu })
@@ -76,18 +65,4 @@ enum ListenerMeasure {
         }
         return (mean(cpu), mean(wall), seen)
     }
-
-    /// CPU seconds of the calling thread.
-    static func threadCPU() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
-
-/// What one round's namespace threads hand back.
-final class RoundResults: Sendable {
-    private let m = Mutex<[(cpu: Double, listeners: Int)]>([])
-    func add(cpu: Double, listeners: Int) { m.withLock { $0.append((cpu, listeners)) } }
-    var all: [(cpu: Double, listeners: Int)] { m.withLock { $0 } }
 }
