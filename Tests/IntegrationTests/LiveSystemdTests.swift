@@ -24,7 +24,8 @@ import Testing
     func waitForActive(_ c: SystemdContainer, timeout: Double = 30) throws {
         do {
             try waitUntil("backlogd.service active and /metrics answering", timeout: timeout) {
-                try c.property("backlogd.service", "ActiveState") == "active" && c.get() != nil
+                let state = try c.property("backlogd.service", "ActiveState")
+                return state == "active" && c.get() != nil
             }
         } catch {
             Issue.record("\(error); journal:\n\(c.journal("backlogd.service"))")
@@ -161,8 +162,9 @@ import Testing
             try c.exec(["kill", "-STOP", pid])
             // 3 s watchdog, then SIGABRT, SIGKILL after TimeoutAbortSec (the unit's 15 s), 2 s RestartSec.
             try waitUntil("a restart after the watchdog fired", timeout: 90) {
-                (Int(try c.property("backlogd.service", "NRestarts")) ?? -1) > restarts
-                    && (try c.property("backlogd.service", "MainPID")) != pid
+                let now = Int(try c.property("backlogd.service", "NRestarts")) ?? -1
+                let main = try c.property("backlogd.service", "MainPID")
+                return now > restarts && main != pid && main != "0"
             }
             try waitForActive(c)
             #expect(c.journal("backlogd.service").contains("Watchdog timeout"))

@@ -55,8 +55,14 @@ final class SystemdContainer: @unchecked Sendable {
         leader = found
         do {
             // Boot done (degraded is fine: the fresh /etc leaves some units failing).
-            let state = try exec(["systemctl", "is-system-running", "--wait"], check: false, timeout: 90)
-            guard ["running", "degraded"].contains(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            // Until systemd has made its socket, systemctl cannot ask: try again.
+            var state = CommandResult(status: 0, stdout: "", stderr: "")
+            do {
+                try waitUntil("the container's boot to finish", timeout: 90) {
+                    state = try exec(["systemctl", "is-system-running", "--wait"], check: false, timeout: 90)
+                    return ["running", "degraded"].contains(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+            } catch {
                 throw ContainerFailed(what: "boot ended \(state.stdout) \(state.stderr)")
             }
         } catch {
