@@ -40,6 +40,16 @@ import Testing
                    + (netns.map { ["ip", "netns", "exec", $0] } ?? []) + server)
     }
 
+    /// Waits for `text` in the unit's journal (journald may lag behind the state).
+    func waitForJournal(_ c: SystemdContainer, _ text: String, unit: String = "backlogd.service") throws {
+        do {
+            try waitUntil("\(text) in the journal of \(unit)", timeout: 20) { c.journal(unit).contains(text) }
+        } catch {
+            Issue.record("\(error); journal:\n\(c.journal(unit))")
+            throw error
+        }
+    }
+
     /// The first line of `text` that contains every one of `parts`.
     func line(_ text: String?, with parts: [String]) -> String? {
         text?.split(separator: "\n").map(String.init).first { l in parts.allSatisfy { l.contains($0) } }
@@ -57,7 +67,7 @@ import Testing
             #expect(try c.property("backlogd.service", "UnitFileState") == "enabled")
             #expect(try c.property("backlogd.service", "SubState") == "running")
             #expect(try c.property("backlogd.service", "StatusText").hasPrefix("serving "))
-            #expect(c.journal("backlogd.service").contains("Started backlogd.service"))
+            try waitForJournal(c, "Started backlogd.service")
             #expect(try c.property("backlogd.service", "ExecStart").contains("path=/usr/bin/backlogd "))
             let pid = try c.property("backlogd.service", "MainPID")
             let status = try c.exec(["cat", "/proc/\(pid)/status"]).stdout
@@ -132,15 +142,13 @@ import Testing
                 guard let m = c.get() else { return false }
                 return line(m, with: ["port=\"8081\""]) == nil
             }
-            #expect(c.journal("backlogd.service").contains("config reloaded"))
+            try waitForJournal(c, "config reloaded")
 
             // A broken file: logged, the running config (8081 excluded) stays, still active.
             let pid = try c.property("backlogd.service", "MainPID")
             try c.write("ports: [broken\n", to: "/etc/backlogd/config.yaml")
             try c.exec(["systemctl", "reload", "backlogd.service"])
-            try waitUntil("the reload error in the journal", timeout: 30) {
-                c.journal("backlogd.service").contains("config reload failed")
-            }
+            try waitForJournal(c, "config reload failed")
             #expect(try c.property("backlogd.service", "ActiveState") == "active")
             #expect(try c.property("backlogd.service", "MainPID") == pid)
             let m = c.get()
@@ -167,7 +175,7 @@ import Testing
                 return now > restarts && main != pid && main != "0"
             }
             try waitForActive(c)
-            #expect(c.journal("backlogd.service").contains("Watchdog timeout"))
+            try waitForJournal(c, "Watchdog timeout")
         }
     }
 

@@ -26,6 +26,7 @@ final class SystemdContainer: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-nspawn") else {
             throw MissingTool(tool: "systemd-nspawn", package: "systemd-container")
         }
+        Self.sweepOnce
         name = "bd-test-\(getpid())-\(Self.counter.next())"
         hostDir = temporaryPath("nspawn")
         try FileManager.default.createDirectory(atPath: hostDir, withIntermediateDirectories: true)
@@ -72,6 +73,23 @@ final class SystemdContainer: @unchecked Sendable {
             throw error
         }
     }
+
+    /// Containers left by an earlier test process that died (its pid, in the
+    /// machine name, is gone): their systemd gets SIGKILL, which ends them.
+    private static let sweepOnce: Void = {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for entry in entries {
+            guard let pid = pid_t(entry),
+                  let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+            let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard args.first?.hasSuffix("systemd-nspawn") == true,
+                  let machine = args.first(where: { $0.hasPrefix("--machine=bd-test-") }) else { continue }
+            let parts = machine.dropFirst("--machine=".count).split(separator: "-")
+            guard parts.count == 4, let owner = pid_t(parts[2]), owner != getpid(),
+                  kill(owner, 0) != 0, errno == ESRCH else { continue }
+            if let child = systemdChild(of: pid) { kill(child, SIGKILL) }
+        }
+    }()
 
     /// nspawn's child once it has exec'd systemd (the inner child is nspawn too).
     private static func systemdChild(of pid: pid_t) -> pid_t? {
