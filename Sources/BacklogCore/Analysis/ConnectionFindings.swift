@@ -11,11 +11,15 @@ public enum ConnectionFindings {
         // A SO_REUSEPORT group's numbers are on member 0; its findings name the
         // member with the longest queue (the one most likely stuck). Worked out
         // only when a finding needs it: most ticks have none.
+        // Only groups of more than one member have one to choose (members 1… exist).
         var representatives: [GroupKey: Listener]?
         func representative(of member0: Listener) -> Listener {
             if representatives == nil {
+                let shared = Set(listeners.indices.lazy.filter { listeners[$0].socket > 0 }.map { listeners[$0].groupKey })
                 var r: [GroupKey: Listener] = [:]
-                for l in listeners where l.family != .unix {
+                for i in listeners.indices where !shared.isEmpty && listeners[i].family != .unix {
+                    let l = listeners[i]
+                    guard shared.contains(l.groupKey) else { continue }
                     if let have = r[l.groupKey], have.queueLength >= l.queueLength { continue }
                     r[l.groupKey] = l
                 }
@@ -23,8 +27,10 @@ public enum ConnectionFindings {
             }
             return representatives?[member0.groupKey] ?? member0
         }
-        for member0 in listeners {
-            guard let c = member0.connections, member0.socket == 0, c.mayFind(t) else { continue }
+        for i in listeners.indices {
+            // Read in place; the listener is copied only when a rule may fire.
+            guard listeners[i].socket == 0, let c = listeners[i].connections, c.mayFind(t) else { continue }
+            let member0 = listeners[i]
             var l = representative(of: member0)
             l.connections = c
             let name = l.describedAddress + (l.socket > 0 ? " #\(l.socket)" : "")

@@ -3,7 +3,13 @@
 public enum QueueFindings {
     public static func evaluate(listeners: [Listener], somaxconn: Int64?, thresholds: Thresholds = Thresholds()) -> [Finding] {
         var findings: [Finding] = []
-        for l in listeners {
+        for i in listeners.indices {
+            // Read in place; the listener is copied only when a rule fires (most ticks: none).
+            let (length, max, peak) = (listeners[i].queueLength, listeners[i].queueMax, listeners[i].queuePeak)
+            let clamped = somaxconn.map { Int64(max) == $0 } ?? false
+            let near = max > 0 && Double(length) >= thresholds.nearFullRatio * Double(max)
+            guard length > max || peak > max || near || clamped else { continue }
+            let l = listeners[i]
             if l.isFull || l.queuePeak > l.queueMax {
                 let message = l.isFull
                     ? "accept queue full \(l.queueLength)/\(l.queueMax): new connections are refused or dropped; the process is not accepting fast enough"

@@ -22,6 +22,9 @@ public struct ListenerTable: Sendable {
     private var slots: [ListenerKey: Int] = [:]
     private var tracking: [Tracking] = []
     private var generation: UInt32 = 0
+    /// Where the next record is probably found: dumps walk the listening hash in
+    /// the same order each time, so most records are found without hashing a key.
+    private var cursor = 0
     private var membershipChanged = false
     private var lastTick: Double?
     /// The last deep look's numbers per group, put on member 0 (also of groups that change).
@@ -44,6 +47,19 @@ public struct ListenerTable: Sendable {
     /// Starts a tick.
     public mutating func begin() {
         generation &+= 1
+        cursor = 0
+    }
+
+    /// The slot of `key`: the one after the last found, if it is that one, else by lookup.
+    private mutating func slot(_ key: ListenerKey) -> Int? {
+        if cursor < listeners.count, (listeners[cursor].cookie ?? 0) == key.cookie, listeners[cursor].inode == key.inode,
+           listeners[cursor].family == key.family {
+            cursor += 1
+            return cursor - 1
+        }
+        guard let i = slots[key] else { return nil }
+        cursor = i + 1
+        return i
     }
 
     /// One inet_diag record of a LISTEN dump. Records of other states, and
@@ -52,7 +68,7 @@ public struct ListenerTable: Sendable {
         guard rec.state == BD_TCP_LISTEN else { return }
         let family: AddressFamily = Int32(rec.family) == AF_INET6 ? .inet6 : .inet
         let key = ListenerKey(family: family, inode: rec.inode, cookie: rec.cookie)
-        if let i = slots[key], listeners[i].boundInterface == rec.bound_ifindex {
+        if let i = slot(key), listeners[i].boundInterface == rec.bound_ifindex {
             guard tracking[i].seen != generation else { return }
             tracking[i].seen = generation
             if listeners[i].queueLength != rec.rqueue { listeners[i].queueLength = rec.rqueue }
@@ -66,7 +82,7 @@ public struct ListenerTable: Sendable {
     public mutating func observe(unix rec: bd_unix_record) {
         guard rec.state == BD_TCP_LISTEN, rec.has_rqlen == 1 else { return }
         let key = ListenerKey(family: .unix, inode: rec.inode, cookie: 0)
-        if let i = slots[key] {
+        if let i = slot(key) {
             guard tracking[i].seen != generation else { return }
             tracking[i].seen = generation
             if listeners[i].queueLength != rec.rqueue { listeners[i].queueLength = rec.rqueue }
@@ -127,7 +143,8 @@ public struct ListenerTable: Sendable {
             let peak = tracking[i].peak.add(length, at: now, window: window)
             if listeners[i].queuePeak != peak { listeners[i].queuePeak = peak }
             if length > listeners[i].queueMax { tracking[i].fullSeconds += step }
-            listeners[i].fullSeconds = tracking[i].fullSeconds
+            // Written only when changed: an unchanged table is not copied (the last snapshot shares it).
+            if listeners[i].fullSeconds != tracking[i].fullSeconds { listeners[i].fullSeconds = tracking[i].fullSeconds }
         }
         overflows.record(listeners, &tracking, counter: listenOverflows)
         OverflowAttribution.shares(&listeners, tracking)
