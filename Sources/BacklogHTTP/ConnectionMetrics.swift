@@ -3,8 +3,8 @@ import NIOCore
 
 /// The HTTP connection counters. They change independently of snapshots, so
 /// they are rendered per scrape as a small block after the cached body (for
-/// gzip, a second gzip member: RFC 1952 allows concatenated members). These
-/// families appear nowhere else in /metrics.
+/// gzip, the end of the body's gzip member: see OpenGzip). These families
+/// appear nowhere else in /metrics.
 enum ConnectionMetrics {
     static func text(_ c: ConnectionRegistry.Counts) -> String {
         PrometheusText.render([
@@ -23,10 +23,10 @@ enum ConnectionMetrics {
         ])
     }
 
-    /// The block as served: plain, or its own gzip member.
-    static func block(_ c: ConnectionRegistry.Counts, gzip: Bool) -> ByteBuffer? {
-        let text = Self.text(c)
-        guard gzip else { return ByteBuffer(string: text) }
-        return Gzip.compress(Array(text.utf8), level: 1).map { ByteBuffer(bytes: $0) }
+    /// The block as served: plain, or the end of the cached body's gzip member.
+    static func block(_ c: ConnectionRegistry.Counts, closing gzip: GzipBody?) -> ByteBuffer? {
+        let text = Array(Self.text(c).utf8)
+        guard let gzip else { return ByteBuffer(bytes: text) }
+        return Gzip.close(gzip.open, tail: text).map { ByteBuffer(bytes: $0) }
     }
 }

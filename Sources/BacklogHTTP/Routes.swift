@@ -70,12 +70,14 @@ struct Routes {
         }
         let counts = connections.counts
         if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metricsGzip {
-            return Reply(status: .ok, contentType: Self.metricsContentType, body: gz,
-                         extraHeaders: [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")],
-                         tail: ConnectionMetrics.block(counts, gzip: true))
+            // Without its tail a gzip body is cut short: serve plain if closing it failed.
+            if let tail = ConnectionMetrics.block(counts, closing: gz) {
+                return Reply(status: .ok, contentType: Self.metricsContentType, body: gz.bytes,
+                             extraHeaders: [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")], tail: tail)
+            }
         }
         return Reply(status: .ok, contentType: Self.metricsContentType, body: served.metrics,
-                     extraHeaders: [("Vary", "Accept-Encoding")], tail: ConnectionMetrics.block(counts, gzip: false))
+                     extraHeaders: [("Vary", "Accept-Encoding")], tail: ConnectionMetrics.block(counts, closing: nil))
     }
 
     /// Healthy while the collector keeps publishing: a hung collector fails it.
