@@ -1,25 +1,60 @@
 import CZlib
 
-/// gzip (RFC 1952) of a whole body in one call, as /metrics is compressed once
-/// per snapshot rather than once per scrape.
+/// A gzip member left open: the header and the deflate data of a body, ended on
+/// a byte boundary (Z_SYNC_FLUSH) without a final block, with the CRC-32 and
+/// length its trailer needs. `Gzip.close` appends a separately compressed tail
+/// and the trailer, so a cached body and a per-scrape tail make one gzip member
+/// (a reader that stops after the first member, as curl does, still gets all).
+struct OpenGzip: Sendable {
+    let bytes: [UInt8]
+    let crc: UInt
+    let length: Int
+}
+
+/// gzip (RFC 1952) for /metrics: the body is compressed once per snapshot,
+/// only the small per-scrape tail on each request.
 enum Gzip {
-    static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8]? {
+    /// Header (no name, no time, OS unix) and flushed deflate data of `input`.
+    static func open(_ input: [UInt8], level: Int32 = 6) -> OpenGzip? {
+        guard let data = rawDeflate(input, level: level, flush: Z_SYNC_FLUSH) else { return nil }
+        let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
+        return OpenGzip(bytes: header + data, crc: crc(input), length: input.count)
+    }
+
+    /// The rest of the member `open` started: `tail`'s deflate data with the final
+    /// block (a back-reference never reaches into the cached part), then CRC-32 and
+    /// length of body + tail.
+    static func close(_ open: OpenGzip, tail: [UInt8]) -> [UInt8]? {
+        guard var out = rawDeflate(tail, level: 1, flush: Z_FINISH) else { return nil }
+        let crc = UInt32(truncatingIfNeeded: crc32_combine(open.crc, crc(tail), Int(tail.count)))
+        let size = UInt32(truncatingIfNeeded: open.length + tail.count)
+        for v in [crc, size] { out += (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        return out
+    }
+
+    private static func crc(_ input: [UInt8]) -> UInt {
+        input.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
+    }
+
+    /// Raw deflate (no header or trailer) of all of `input` in one call.
+    private static func rawDeflate(_ input: [UInt8], level: Int32, flush: Int32) -> [UInt8]? {
         var stream = z_stream()
-        // windowBits 15 + 16 asks zlib for a gzip header and trailer.
-        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+        guard deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
                             ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 32)
+        // deflateBound covers Z_FINISH; a sync flush adds at most a few bytes more.
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 64)
         let status: Int32 = input.withUnsafeBufferPointer { src in
             output.withUnsafeMutableBufferPointer { dst in
                 stream.next_in = UnsafeMutablePointer(mutating: src.baseAddress)
                 stream.avail_in = uInt(src.count)
                 stream.next_out = dst.baseAddress
                 stream.avail_out = uInt(dst.count)
-                return deflate(&stream, Z_FINISH)
+                return deflate(&stream, flush)
             }
         }
-        guard status == Z_STREAM_END else { return nil }
+        let expected = flush == Z_FINISH ? Z_STREAM_END : Z_OK
+        guard status == expected, stream.avail_in == 0, stream.avail_out > 0 else { return nil }
         output.removeLast(Int(stream.avail_out))
         return output
     }

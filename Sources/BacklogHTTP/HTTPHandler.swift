@@ -11,12 +11,15 @@ import NIOPosix
 ///   large snapshot never blocks the event loop other clients share.
 /// - Requests that announce a body are refused at once and the connection closed,
 ///   which keeps RequestHeadGuard's byte count exact.
+/// - The registry learns when a response starts and when it has been handed to
+///   the kernel: such a connection is not evicted, and shutdown waits for it.
 final class HTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let routes: Routes
     private let pool: NIOThreadPool
+    private let connections: ConnectionRegistry
     private var request: HTTPRequestHead?
     private var refused = false
     private var waitingForWritable: HTTPRequestHead?
@@ -24,6 +27,7 @@ final class HTTPHandler: ChannelInboundHandler {
     init(routes: Routes, pool: NIOThreadPool) {
         self.routes = routes
         self.pool = pool
+        self.connections = routes.connections
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -32,6 +36,7 @@ final class HTTPHandler: ChannelInboundHandler {
         case .head(let head):
             if head.headers.contains(name: "Transfer-Encoding") || (Int(head.headers.first(name: "Content-Length") ?? "0") ?? 1) != 0 {
                 refused = true
+                connections.responseStarted(context.channel)
                 let reply = head.method == .GET || head.method == .HEAD
                     ? Reply.text(.payloadTooLarge, "requests here have no body")
                     : routes.reply(routes.store.latest, method: head.method, uri: head.uri, headers: head.headers)
@@ -44,6 +49,7 @@ final class HTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head = request else { return }
             request = nil
+            connections.responseStarted(context.channel)
             prepare(context: context, head: head)
         }
     }
@@ -90,7 +96,7 @@ final class HTTPHandler: ChannelInboundHandler {
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, reply: Reply, close: Bool) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: reply.contentType)
-        headers.add(name: "Content-Length", value: String(reply.body.readableBytes))
+        headers.add(name: "Content-Length", value: String(reply.contentLength))
         for (k, v) in reply.extraHeaders { headers.add(name: k, value: v) }
         if close { headers.add(name: "Connection", value: "close") }
         // Keep-alive is HTTP/1.1's default; an HTTP/1.0 client needs to be told.
@@ -98,10 +104,14 @@ final class HTTPHandler: ChannelInboundHandler {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
         if head.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+            if let tail = reply.tail { context.write(wrapOutboundOut(.body(.byteBuffer(tail))), promise: nil) }
         }
+        // Completes once the kernel has the last byte (or the write failed).
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if close {
-            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        let connections = self.connections
+        done.assumeIsolated().whenComplete { _ in
+            let draining = connections.responseFinished(context.channel)
+            if close || draining { context.close(promise: nil) }
         }
     }
 }

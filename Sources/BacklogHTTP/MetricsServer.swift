@@ -12,6 +12,7 @@ public final class MetricsServer: Sendable {
     private let pool: NIOThreadPool
     private let store: SnapshotStore
     private let registry = ConnectionRegistry()
+    private let fdBudget = FDBudget()
     private let limits: Mutex<HTTPLimits>
     private let servers = Mutex<[ListenAddress: Channel]>([:])
 
@@ -76,19 +77,22 @@ public final class MetricsServer: Sendable {
 
     /// Open client connections (for tests and the fd budget).
     public var connectionCount: Int { registry.count }
-    public var refusedConnections: UInt64 { registry.refused }
+    public var refusedConnections: UInt64 { registry.counts.refused }
 
-    /// Stops accepting, lets responses in progress finish, closes idle
-    /// connections at once and the rest after `grace` seconds.
+    /// Stops accepting, closes idle connections at once, lets responses in
+    /// progress finish (each connection closes once the kernel has its last
+    /// byte) and cuts what is still sending after `grace` seconds.
     public func shutdown(grace: Double = 5) {
         let listening = servers.withLock { s in
             defer { s = [:] }
             return Array(s.values)
         }
         for ch in listening { try? ch.close().wait() }
-        let open = registry.all
-        // NIO's pipelining handler closes an idle connection at once, a busy one after its response.
-        for ch in open { ch.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        // Not NIO's quiescing event: its pipelining handler counts a response as
+        // done once it is queued, and closing then drops what is still unsent.
+        let (idle, busy) = registry.beginDrain()
+        for ch in idle { ch.close(promise: nil) }
+        let open = idle + busy
         let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
         for ch in open {
             let remaining = deadline - .now
@@ -121,6 +125,17 @@ public final class MetricsServer: Sendable {
         let store = self.store
         let pool = self.pool
         return ServerBootstrap(group: group)
+            // Out of fds (EMFILE/ENFILE) accept() fails while the queue stays readable:
+            // without a pause the event loop would retry at once, forever.
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler { error in
+                        guard [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) else { return nil }
+                        registry.countAcceptBackoff()
+                        return .milliseconds(500)
+                    })
+                }
+            }
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // A response waits (and reading stops) while this much is unsent.
@@ -128,9 +143,13 @@ public final class MetricsServer: Sendable {
             .childChannelInitializer { [self] channel in
                 // Read per connection, so a reload's new limits reach new connections.
                 let limits = self.limits.withLock { $0 }
-                let routes = Routes(store: store, limits: limits)
-                guard registry.admit(channel, cap: limits.maxConnections) else {
+                let routes = Routes(store: store, limits: limits, connections: registry)
+                let cap = min(limits.maxConnections, fdBudget.connectionsAllowed(open: registry.count))
+                switch registry.admit(channel, cap: cap) {
+                case .refused:
                     return channel.close()
+                case .admitted(let evicted):
+                    for old in evicted { old.close(promise: nil) }
                 }
                 channel.closeFuture.whenComplete { _ in registry.remove(channel) }
                 return channel.eventLoop.makeCompletedFuture {

@@ -8,6 +8,10 @@ struct Reply {
     var contentType: String
     var body: ByteBuffer
     var extraHeaders: [(String, String)] = []
+    /// Sent after `body` (the per-scrape connection counters after a cached /metrics body).
+    var tail: ByteBuffer?
+
+    var contentLength: Int { body.readableBytes + (tail?.readableBytes ?? 0) }
 
     static func text(_ status: HTTPResponseStatus, _ text: String, headers: [(String, String)] = []) -> Reply {
         Reply(status: status, contentType: "text/plain; charset=utf-8", body: ByteBuffer(string: text + "\n"), extraHeaders: headers)
@@ -21,9 +25,20 @@ struct Routes {
 
     let store: SnapshotStore
     let limits: HTTPLimits
+    let connections: ConnectionRegistry
 
+    /// The path of a request target without its query. The absolute form
+    /// (`http://host:port/metrics`, as sent to a proxy) names the same path: a
+    /// server must accept it (RFC 9112 §3.2.2); the Host header is not checked.
     static func path(_ uri: String) -> String {
-        uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        var target = Substring(uri)
+        if let colon = target.firstIndex(of: ":"), target[colon...].hasPrefix("://"),
+           target[..<colon].lowercased() == "http" || target[..<colon].lowercased() == "https" {
+            let authority = target[target.index(colon, offsetBy: 3)...]
+            target = authority.firstIndex { $0 == "/" || $0 == "?" }.map { authority[$0...] } ?? ""
+            if !target.hasPrefix("/") { target = "/" + target }
+        }
+        return String(target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? target)
     }
 
     /// True when `reply` for this snapshot will not have to render anything (cheap enough for the event loop).
@@ -53,11 +68,16 @@ struct Routes {
         if path == "/snapshot" {
             return Reply(status: .ok, contentType: "application/json", body: served.json)
         }
+        let counts = connections.counts
         if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metricsGzip {
-            return Reply(status: .ok, contentType: Self.metricsContentType, body: gz,
-                         extraHeaders: [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")])
+            // Without its tail a gzip body is cut short: serve plain if closing it failed.
+            if let tail = ConnectionMetrics.block(counts, closing: gz) {
+                return Reply(status: .ok, contentType: Self.metricsContentType, body: gz.bytes,
+                             extraHeaders: [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")], tail: tail)
+            }
         }
-        return Reply(status: .ok, contentType: Self.metricsContentType, body: served.metrics, extraHeaders: [("Vary", "Accept-Encoding")])
+        return Reply(status: .ok, contentType: Self.metricsContentType, body: served.metrics,
+                     extraHeaders: [("Vary", "Accept-Encoding")], tail: ConnectionMetrics.block(counts, closing: nil))
     }
 
     /// Healthy while the collector keeps publishing: a hung collector fails it.

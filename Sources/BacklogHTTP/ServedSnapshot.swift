@@ -16,7 +16,7 @@ public final class ServedSnapshot: Sendable {
 
     private struct Bodies {
         var metrics: ByteBuffer?
-        var metricsGzip: ByteBuffer?
+        var metricsGzip: GzipBody?
         var json: ByteBuffer?
     }
     private let bodies = Mutex(Bodies())
@@ -41,11 +41,11 @@ public final class ServedSnapshot: Sendable {
         }
     }
 
-    /// The gzip of `metrics`; nil if zlib failed (the caller serves it plain).
-    public var metricsGzip: ByteBuffer? {
+    /// The gzip member of `metrics`, left open for the per-scrape tail; nil if zlib failed (the caller serves it plain).
+    var metricsGzip: GzipBody? {
         if let g = bodies.withLock({ $0.metricsGzip }) { return g }
-        guard let bytes = Gzip.compress(Array(metrics.readableBytesView)) else { return nil }
-        let g = ByteBuffer(bytes: bytes)
+        guard let open = Gzip.open(Array(metrics.readableBytesView)) else { return nil }
+        let g = GzipBody(bytes: ByteBuffer(bytes: open.bytes), open: OpenGzip(bytes: [], crc: open.crc, length: open.length))
         return bodies.withLock { b in
             if b.metricsGzip == nil { b.metricsGzip = g }
             return b.metricsGzip
@@ -66,6 +66,12 @@ public final class ServedSnapshot: Sendable {
             return b.json!
         }
     }
+}
+
+/// A cached gzip body as served (`bytes`) and what closing its member needs (`open`, without a second copy of the bytes).
+struct GzipBody: Sendable {
+    let bytes: ByteBuffer
+    let open: OpenGzip
 }
 
 /// The latest published snapshot. The collector replaces it; handlers read it.

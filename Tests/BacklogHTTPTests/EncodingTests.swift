@@ -14,12 +14,18 @@ import Testing
         #expect(!AcceptEncoding.acceptsGzip(["br, deflate"]))
     }
 
-    @Test func gzipRoundTrips() throws {
+    @Test func gzipOfABodyAndATailIsOneMember() throws {
         let text = Array(String(repeating: "backlogd_listen_queue_length{port=\"80\"} 5\n", count: 500).utf8)
-        let gz = try #require(Gzip.compress(text))
-        #expect(gz.prefix(2) == [0x1f, 0x8b] && gz.count < text.count / 10)
-        #expect(inflate(gz) == text)
-        #expect(inflate(try #require(Gzip.compress([]))) == [])
+        let tail = Array("# TYPE backlogd_http_connections_open gauge\nbacklogd_http_connections_open 3\n".utf8)
+        let open = try #require(Gzip.open(text))
+        #expect(open.bytes.prefix(2) == [0x1f, 0x8b] && open.bytes.count < text.count / 10)
+        let whole = open.bytes + (try #require(Gzip.close(open, tail: tail)))
+        // One member: a reader that stops at the first member's end has it all, trailer checked.
+        #expect(inflate(whole) == text + tail)
+        #expect(inflate(open.bytes + (try #require(Gzip.close(open, tail: [])))) == text)
+        let empty = try #require(Gzip.open([]))
+        #expect(inflate(empty.bytes + (try #require(Gzip.close(empty, tail: [])))) == [])
+        #expect(inflate(empty.bytes + (try #require(Gzip.close(empty, tail: tail)))) == tail)
     }
 
     func inflate(_ input: [UInt8]) -> [UInt8]? {
@@ -36,7 +42,21 @@ import Testing
                 return CZlib.inflate(&s, Z_FINISH)
             }
         }
-        guard rc == Z_STREAM_END else { return nil }
+        // Z_STREAM_END: the member ended and its CRC-32 and length matched.
+        guard rc == Z_STREAM_END, s.avail_in == 0 else { return nil }
         return Array(out.prefix(Int(s.total_out)))
+    }
+
+    @Test func requestTargetsNameTheirPath() {
+        #expect(Routes.path("/metrics") == "/metrics")
+        #expect(Routes.path("/metrics?x=1") == "/metrics")
+        // Absolute form (RFC 9112 §3.2.2): the path after the authority; none is "/".
+        #expect(Routes.path("http://127.0.0.1:24519/metrics") == "/metrics")
+        #expect(Routes.path("HTTP://[::1]:24519/healthz?q") == "/healthz")
+        #expect(Routes.path("https://host") == "/")
+        #expect(Routes.path("http://host?x=1") == "/")
+        // Not a scheme: left alone (and not found).
+        #expect(Routes.path("ftp://host/metrics") == "ftp://host/metrics")
+        #expect(Routes.path("/a://b") == "/a://b")
     }
 }

@@ -79,6 +79,29 @@ import Testing
             #expect(inflated.contains("# TYPE backlogd_listen_queue_length gauge"))
             #expect(try scrape(ns, headers: ["Accept-Encoding": "gzip;q=0"]).headers["content-encoding"] == nil)
 
+            // Both bodies pass promtool, the per-scrape connection block included, once each.
+            for (name, text) in [("plain", metrics.text), ("gzip", inflated)] {
+                let check = temporaryPath("prom")
+                defer { unlink(check) }
+                try text.write(toFile: check, atomically: true, encoding: .utf8)
+                let promtool = try run(["sh", "-c", "promtool check metrics < '\(check)'"], check: false)
+                #expect(promtool.status == 0, "\(name): promtool: \(promtool.stdout) \(promtool.stderr)")
+                for family in ["backlogd_http_connections_open", "backlogd_http_connections_refused_total",
+                               "backlogd_http_connections_evicted_total", "backlogd_http_accept_backoffs_total"] {
+                    #expect(text.components(separatedBy: "# TYPE \(family) ").count == 2, "\(name): \(family) once")
+                }
+                #expect((MetricsText.value(text, "backlogd_http_connections_open", [:]) ?? 0) >= 1, "\(name): the scrape's own connection")
+            }
+
+            // The absolute form of a request target names the same path (RFC 9112 §3.2.2).
+            let absolute = try ns.enter { () throws -> HTTPReply in
+                let fd = try HTTPProbe.connect("127.0.0.1", 24519)
+                defer { close(fd) }
+                try HTTPProbe.send(fd, "GET http://127.0.0.1:24519/metrics?x=1 HTTP/1.1\r\nHost: 127.0.0.1:24519\r\nConnection: close\r\n\r\n")
+                return try HTTPProbe.parse(try HTTPProbe.readAll(fd))
+            }
+            #expect(absolute.status == 200 && absolute.text.contains("# TYPE backlogd_build_info gauge"), "\(absolute.status)")
+
             let head = try ns.enter { try HTTPProbe.request("127.0.0.1", 24519, method: "HEAD", path: "/metrics") }
             #expect(head.status == 200 && head.body.isEmpty && Int(head.headers["content-length"] ?? "0")! > 0)
 

@@ -70,20 +70,62 @@ import Glibc
             defer { bag.closeAll() }
             let idle = try ns.enter { try (0..<20).map { _ in try HTTPProbe.connect("127.0.0.1", 24519, bag: bag) } }
             try waitUntil("20 connections held") { daemon.openFiles == baseline + 20 }
-            // Over the cap: accepted by the kernel, closed by the daemon without a response.
+            // At the cap a new connection evicts the one longest without a request (the first) and is served.
+            let served = try scrape(ns)
+            #expect(served.status == 200)
+            #expect(MetricsText.value(served.text, "backlogd_http_connections_evicted_total", [:]) == 1)
+            #expect(MetricsText.value(served.text, "backlogd_http_connections_open", [:]) == 20)
+            #expect(try HTTPProbe.readAll(idle[0]).isEmpty, "the evicted connection reads end-of-file")
+            // The others are closed by the idle timeout: each reads end-of-file.
+            for fd in idle.dropFirst() {
+                #expect(try HTTPProbe.readAll(fd).isEmpty)
+            }
+            try waitUntil("the daemon's fds to return to \(baseline)") { daemon.openFiles == baseline }
+            #expect(try scrape(ns).status == 200)
+        }
+    }
+
+    /// At the cap with every connection answering a request (clients that ask for
+    /// /metrics and do not read it), nothing can be evicted: a new connection is closed at once.
+    @Test func connectionCapWithEveryConnectionBusyRefuses() throws {
+        try withNamespace { ns in
+            // Small send buffers and a body of some 300 KB: a response nobody reads stays in flight.
+            try ns.exec(["sysctl", "-qw", "net.ipv4.tcp_wmem=4096 16384 65536"])
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            try ns.enter { for _ in 0..<100 { _ = try TestSockets.listenTCP("127.0.0.1", backlog: 1, bag: bag) } }
+            let daemon = try startDaemon(in: ns, ["--max-connections", "2", "--idle-timeout", "30s"])
+            defer { daemon.stop() }
+            try waitUntil("a /metrics body over 200 KB") { try scrape(ns).body.count > 200_000 }
+            let busy = try ns.enter { () throws -> [Int32] in
+                try (0..<2).map { _ in
+                    let fd = try HTTPProbe.connect("127.0.0.1", 24519, bag: bag)
+                    try TestSockets.setInt(fd, SOL_SOCKET, SO_RCVBUF, 4096)
+                    try HTTPProbe.send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                    return fd
+                }
+            }
+            // Both responses started: their first bytes arrived.
+            for fd in busy {
+                var b: UInt8 = 0
+                #expect(recv(fd, &b, 1, Int32(MSG_PEEK)) == 1)
+            }
             let refused = try ns.enter { () throws -> [UInt8] in
                 let fd = try HTTPProbe.connect("127.0.0.1", 24519)
                 defer { close(fd) }
                 try? HTTPProbe.send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
                 return try HTTPProbe.readAll(fd)
             }
-            #expect(refused.isEmpty)
-            // Idle connections are closed by the daemon: each reads end-of-file.
-            for fd in idle {
-                #expect(try HTTPProbe.readAll(fd).isEmpty)
+            #expect(refused.isEmpty, "closed without a response")
+            for fd in busy { bag.close(fd) }
+            var text = ""
+            try waitUntil("a scrape once the busy clients are gone") {
+                text = (try? scrape(ns).text) ?? ""
+                return text.contains("backlogd_build_info")
             }
-            try waitUntil("the daemon's fds to return to \(baseline)") { daemon.openFiles == baseline }
-            #expect(try scrape(ns).status == 200)
+            // At least that one (a scrape may be refused too before the daemon sees the busy clients go).
+            #expect((MetricsText.value(text, "backlogd_http_connections_refused_total", [:]) ?? 0) >= 1)
+            #expect(MetricsText.value(text, "backlogd_http_connections_evicted_total", [:]) == 0)
         }
     }
 }

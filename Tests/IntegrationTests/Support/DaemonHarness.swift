@@ -5,10 +5,11 @@ import Glibc
 
 /// Starts `backlogd` (the daemon) inside a test namespace on 127.0.0.1:`port`
 /// and waits until /healthz answers 200. The namespace makes the fixed port safe.
+/// `wrapper` runs it (`prlimit --nofile=64:64`); it must exec, so the pid stays the daemon's.
 func startDaemon(in ns: NetNamespace, port: UInt16 = 24519, _ args: [String] = [],
-                 environment: [String: String] = [:]) throws -> BackgroundProcess {
+                 environment: [String: String] = [:], wrapper: [String] = []) throws -> BackgroundProcess {
     let listenArgs = args.contains("--config") ? [] : ["--listen", "127.0.0.1:\(port)"]
-    let daemon = try BackgroundProcess([backlogdPath()] + listenArgs + args, in: ns, environment: environment)
+    let daemon = try BackgroundProcess(wrapper + [backlogdPath()] + listenArgs + args, in: ns, environment: environment)
     do {
         try waitUntil("backlogd to serve /healthz") {
             if let status = daemon.poll() { throw DaemonExited(status: status, log: daemon.log) }

@@ -1,0 +1,32 @@
+import BacklogExposition
+import NIOCore
+
+/// The HTTP connection counters. They change independently of snapshots, so
+/// they are rendered per scrape as a small block after the cached body (for
+/// gzip, the end of the body's gzip member: see OpenGzip). These families
+/// appear nowhere else in /metrics.
+enum ConnectionMetrics {
+    static func text(_ c: ConnectionRegistry.Counts) -> String {
+        PrometheusText.render([
+            MetricFamily("backlogd_http_connections_open", .gauge,
+                         help: "HTTP client connections open now.",
+                         samples: [Sample([], .int(Int64(c.open)))]),
+            MetricFamily("backlogd_http_connections_refused_total", .counter,
+                         help: "HTTP connections closed at once because of the connection limits (http.max_connections, or the open-files limit less a reserve) with no idle connection to evict, or while stopping.",
+                         samples: [Sample([], .uint(c.refused))]),
+            MetricFamily("backlogd_http_connections_evicted_total", .counter,
+                         help: "Idle HTTP connections closed at the connection limit to make room for a new one (the one longest without a request).",
+                         samples: [Sample([], .uint(c.evicted))]),
+            MetricFamily("backlogd_http_accept_backoffs_total", .counter,
+                         help: "Times accepting paused because accept() failed for lack of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).",
+                         samples: [Sample([], .uint(c.acceptBackoffs))]),
+        ])
+    }
+
+    /// The block as served: plain, or the end of the cached body's gzip member.
+    static func block(_ c: ConnectionRegistry.Counts, closing gzip: GzipBody?) -> ByteBuffer? {
+        let text = Array(Self.text(c).utf8)
+        guard let gzip else { return ByteBuffer(bytes: text) }
+        return Gzip.close(gzip.open, tail: text).map { ByteBuffer(bytes: $0) }
+    }
+}
