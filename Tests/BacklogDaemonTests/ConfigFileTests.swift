@@ -32,21 +32,46 @@ import Testing
               max_header_bytes: 4096
             log_level: debug
             addresses:
+              include: ["127.*"]
               exclude: ["127.0.0.2"]
             processes:
               include: [nginx, "php-fpm*"]
+              exclude: [sshd]
             units:
+              include: ["*.service"]
               exclude: "ssh.service"
             max_listeners: 500
             namespaces:
               all: true
               include: ["ns:*", "prod-*"]
               exclude: [host]
+            fast:
+              cpu_budget: 0.05
+            deep:
+              min_interval: 3s
+              cpu_budget: 0.02
+            thresholds:
+              near_full_ratio: 0.5
+              not_accepting_after: 4s
+              stalled_after: 20s
+              close_wait_min: 11
+              close_wait_after: 45s
+              half_open_min: 12
+              deferred_min: 13
             """)
+        // Every key of the table was set to something other than its default…
+        let unchanged = SettingsTable.all.filter { $0.value(in: c) == $0.defaultText }.map(\.key)
+        #expect(unchanged.isEmpty, "keys left at their default: \(unchanged)")
+        // …and went to the field it names (a table that swapped two keys fails here).
+        #expect(c.fastCPUBudget == 0.05 && c.deepMinInterval == 3 && c.deepCPUBudget == 0.02)
+        let t = c.thresholds
+        #expect(t.nearFullRatio == 0.5 && t.notAcceptingAfter == 4 && t.stalledAfter == 20)
+        #expect(t.closeWaitMin == 11 && t.closeWaitAfter == 45 && t.halfOpenMin == 12 && t.deferredMin == 13)
         #expect(c.namespaces == DaemonConfig.NamespaceSettings(all: true, filter: PatternFilter(include: ["ns:*", "prod-*"], exclude: ["host"])))
         #expect(c.selection.addresses.exclude == ["127.0.0.2"] && c.selection.processes.include == ["nginx", "php-fpm*"])
         #expect(c.selection.units.exclude == ["ssh.service"] && c.selection.maxListeners == 500)
         #expect(c.listen == [ListenAddress(host: "127.0.0.1", port: 9999), ListenAddress(host: "::1", port: 9999), ListenAddress(host: "", port: 8080)])
+        #expect(c.selection.addresses.include == ["127.*"] && c.selection.processes.exclude == ["sshd"] && c.selection.units.include == ["*.service"])
         #expect(c.interval == 0.5 && c.peakWindow == 60)
         #expect(c.ports == PortFilter(include: [80...80, 8000...8099], exclude: [8081...8081]))
         #expect(c.http.maxConnections == 300 && c.http.idleTimeout == 2.5 && c.http.readTimeout == 3 && c.http.maxHeaderBytes == 4096)

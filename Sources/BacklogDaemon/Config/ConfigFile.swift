@@ -1,5 +1,4 @@
 import BacklogCore
-import Logging
 import Yams
 
 /// Reads the YAML config file into a DaemonConfig. Strict: an unknown key, a
@@ -25,99 +24,14 @@ public enum ConfigFile {
         }
         let top = try mapping(root, key: "(top level)")
         for (key, value, keyLine) in try pairs(top, prefix: "") {
-            switch key {
-            case "listen":
-                let items = value.sequence.map(Array.init) ?? [value]
-                config.listen = try items.map { node throws(ConfigError) in
-                    let s = try string(node, key: key)
-                    guard let a = ListenAddress(s) else {
-                        throw ConfigError(key: key, line: line(node), "'\(s)' is not HOST:PORT (e.g. 127.0.0.1:\(DaemonConfig.defaultPort), [::1]:\(DaemonConfig.defaultPort), :\(DaemonConfig.defaultPort))")
-                    }
-                    return a
-                }
-            case "interval":
-                config.interval = try duration(value, key: key, in: 0.01...60)
-            case "peak_window":
-                config.peakWindow = try duration(value, key: key, in: 0.01...3600)
-            case "ports":
-                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "ports.") {
-                    let ranges = try portRanges(v, key: sub)
-                    switch sub {
-                    case "ports.include": config.ports.include = ranges
-                    case "ports.exclude": config.ports.exclude = ranges
-                    default: throw unknown(sub, line: subLine)
-                    }
-                }
-            case "http":
-                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "http.") {
-                    switch sub {
-                    case "http.max_connections": config.http.maxConnections = try integer(v, key: sub, in: 1...1_000_000)
-                    case "http.idle_timeout": config.http.idleTimeout = try duration(v, key: sub, in: 0.1...3600)
-                    case "http.read_timeout": config.http.readTimeout = try duration(v, key: sub, in: 0.1...3600)
-                    case "http.max_header_bytes": config.http.maxHeaderBytes = try integer(v, key: sub, in: 256...1_048_576)
-                    default: throw unknown(sub, line: subLine)
-                    }
-                }
-            case "addresses", "processes", "units":
-                var f = PatternFilter()
+            if let setting = SettingsTable.setting(key: key) {
+                try read(setting, value, into: &config)
+            } else if SettingsTable.isSection(key) {
                 for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: key + ".") {
-                    switch sub {
-                    case key + ".include": f.include = try patterns(v, key: sub)
-                    case key + ".exclude": f.exclude = try patterns(v, key: sub)
-                    default: throw unknown(sub, line: subLine)
-                    }
+                    guard let setting = SettingsTable.setting(key: sub) else { throw unknown(sub, line: subLine) }
+                    try read(setting, v, into: &config)
                 }
-                switch key {
-                case "addresses": config.selection.addresses = f
-                case "processes": config.selection.processes = f
-                default: config.selection.units = f
-                }
-            case "namespaces":
-                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "namespaces.") {
-                    switch sub {
-                    case "namespaces.all": config.namespaces.all = try boolean(v, key: sub)
-                    case "namespaces.include": config.namespaces.filter.include = try patterns(v, key: sub)
-                    case "namespaces.exclude": config.namespaces.filter.exclude = try patterns(v, key: sub)
-                    default: throw unknown(sub, line: subLine)
-                    }
-                }
-            case "max_listeners":
-                config.selection.maxListeners = try integer(value, key: key, in: 1...10_000_000)
-            case "fast":
-                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "fast.") {
-                    switch sub {
-                    case "fast.cpu_budget": config.fastCPUBudget = try fraction(v, key: sub, in: 0.0001...1)
-                    default: throw unknown(sub, line: subLine)
-                    }
-                }
-            case "deep":
-                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "deep.") {
-                    switch sub {
-                    case "deep.min_interval": config.deepMinInterval = try duration(v, key: sub, in: 0.1...3600)
-                    case "deep.cpu_budget": config.deepCPUBudget = try fraction(v, key: sub, in: 0.0001...1)
-                    default: throw unknown(sub, line: subLine)
-                    }
-                }
-            case "thresholds":
-                for (sub, v, subLine) in try pairs(try mapping(value, key: key), prefix: "thresholds.") {
-                    switch sub {
-                    case "thresholds.near_full_ratio": config.thresholds.nearFullRatio = try fraction(v, key: sub, in: 0.01...1)
-                    case "thresholds.not_accepting_after": config.thresholds.notAcceptingAfter = try duration(v, key: sub, in: 0...3600)
-                    case "thresholds.stalled_after": config.thresholds.stalledAfter = try duration(v, key: sub, in: 0...3600)
-                    case "thresholds.close_wait_min": config.thresholds.closeWaitMin = try integer(v, key: sub, in: 1...1_000_000)
-                    case "thresholds.close_wait_after": config.thresholds.closeWaitAfter = try duration(v, key: sub, in: 0...86400)
-                    case "thresholds.half_open_min": config.thresholds.halfOpenMin = try integer(v, key: sub, in: 1...1_000_000)
-                    case "thresholds.deferred_min": config.thresholds.deferredMin = try integer(v, key: sub, in: 1...1_000_000)
-                    default: throw unknown(sub, line: subLine)
-                    }
-                }
-            case "log_level":
-                let s = try string(value, key: key)
-                guard let level = Logger.Level(rawValue: s) else {
-                    throw ConfigError(key: key, line: line(value), "'\(s)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                config.logLevel = level
-            default:
+            } else {
                 throw unknown(key, line: keyLine)
             }
         }
@@ -162,60 +76,21 @@ public enum ConfigFile {
         return s
     }
 
-    static func patterns(_ node: Node, key: String) throws(ConfigError) -> [String] {
-        try (node.sequence.map(Array.init) ?? [node]).map { n throws(ConfigError) in try string(n, key: key) }
-    }
-
-    static func boolean(_ node: Node, key: String) throws(ConfigError) -> Bool {
-        let s = try string(node, key: key)
-        switch s {
-        case "true": return true
-        case "false": return false
-        default: throw ConfigError(key: key, line: line(node), "'\(s)' is not true or false")
+    /// A setting's texts from its node: one scalar, or (for lists) a scalar or a sequence of them.
+    static func read(_ setting: Setting, _ node: Node, into config: inout DaemonConfig) throws(ConfigError) {
+        let items: [Node]
+        if let seq = node.sequence {
+            guard setting.isList else { throw ConfigError(key: setting.key, line: line(node), "expected a single value") }
+            items = Array(seq)
+        } else {
+            items = [node]
         }
-    }
-
-    static func duration(_ node: Node, key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
-        let s = try string(node, key: key)
-        guard let v = DurationText.seconds(s) else {
-            throw ConfigError(key: key, line: line(node), "'\(s)' is not a duration (e.g. 250ms, 15s, 1m)")
-        }
-        guard range.contains(v) else {
-            throw ConfigError(key: key, line: line(node), "\(s) is out of range \(DurationText.text(range.lowerBound))–\(DurationText.text(range.upperBound))")
-        }
-        return v
-    }
-
-    static func fraction(_ node: Node, key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
-        let s = try string(node, key: key)
-        guard s.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(s) else {
-            throw ConfigError(key: key, line: line(node), "'\(s)' is not a number (e.g. 0.8)")
-        }
-        guard range.contains(v) else {
-            throw ConfigError(key: key, line: line(node), "\(s) is out of range \(range.lowerBound)–\(range.upperBound)")
-        }
-        return v
-    }
-
-    static func integer(_ node: Node, key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        let s = try string(node, key: key)
-        guard s.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(s) else {
-            throw ConfigError(key: key, line: line(node), "'\(s)' is not a whole number")
-        }
-        guard range.contains(v) else {
-            throw ConfigError(key: key, line: line(node), "\(v) is out of range \(range.lowerBound)–\(range.upperBound)")
-        }
-        return v
-    }
-
-    static func portRanges(_ node: Node, key: String) throws(ConfigError) -> [ClosedRange<UInt16>] {
-        let items = node.sequence.map(Array.init) ?? [node]
-        return try items.map { item throws(ConfigError) in
-            let s = try string(item, key: key)
-            guard let r = PortRangeText.parse(s) else {
-                throw ConfigError(key: key, line: line(item), "'\(s)' is not a port or a range (e.g. 80, 8000-8099)")
-            }
-            return r
+        let texts = try items.map { n throws(ConfigError) in try string(n, key: setting.key) }
+        do {
+            try setting.apply(texts, to: &config)
+        } catch {
+            let at = error.item.map { items[$0] } ?? node
+            throw ConfigError(key: setting.key, line: line(at), error.message)
         }
     }
 

@@ -61,22 +61,9 @@ public struct DaemonConfig: Sendable, Equatable {
         CollectorSettings(ports: ports, selection: selection, thresholds: thresholds)
     }
 
-    /// Checks ranges (for values from flags; the file parser checks them as it reads)
-    /// and values that are fine alone but not together.
+    /// Checks values that are fine alone but not together (each value's own
+    /// range is checked by its Setting as it is read, from the file or a flag).
     public func validate() throws(ConfigError) {
-        func range(_ key: String, _ v: Double, _ r: ClosedRange<Double>) throws(ConfigError) {
-            guard r.contains(v) else {
-                throw ConfigError(key: key, line: nil, "\(DurationText.text(v)) is out of range \(DurationText.text(r.lowerBound))–\(DurationText.text(r.upperBound))")
-            }
-        }
-        try range("interval", interval, 0.01...60)
-        try range("peak_window", peakWindow, 0.01...3600)
-        try range("deep.min_interval", deepMinInterval, 0.1...3600)
-        try range("http.idle_timeout", http.idleTimeout, 0.1...3600)
-        try range("http.read_timeout", http.readTimeout, 0.1...3600)
-        try range("thresholds.not_accepting_after", thresholds.notAcceptingAfter, 0...3600)
-        try range("thresholds.stalled_after", thresholds.stalledAfter, 0...3600)
-        try range("thresholds.close_wait_after", thresholds.closeWaitAfter, 0...86400)
         if listen.isEmpty { throw ConfigError(key: "listen", line: nil, "at least one address is needed") }
         if peakWindow < interval {
             throw ConfigError(key: "peak_window", line: nil,
@@ -85,41 +72,12 @@ public struct DaemonConfig: Sendable, Equatable {
         if Set(listen).count != listen.count { throw ConfigError(key: "listen", line: nil, "an address is listed twice") }
     }
 
-    /// One line for the startup log: the effective settings.
+    /// One line for the startup log: the effective settings (lists that are empty left out).
     public var summary: String {
-        var parts = [
-            "listen=\(listen.map(\.description).joined(separator: ","))",
-            "interval=\(DurationText.text(interval))",
-            "peak_window=\(DurationText.text(peakWindow))",
-        ]
-        if !ports.include.isEmpty { parts.append("ports.include=\(ports.include.map(PortFilter.text).joined(separator: ","))") }
-        if !ports.exclude.isEmpty { parts.append("ports.exclude=\(ports.exclude.map(PortFilter.text).joined(separator: ","))") }
-        for (name, f) in [("addresses", selection.addresses), ("processes", selection.processes), ("units", selection.units)] {
-            if !f.include.isEmpty { parts.append("\(name).include=\(f.include.joined(separator: ","))") }
-            if !f.exclude.isEmpty { parts.append("\(name).exclude=\(f.exclude.joined(separator: ","))") }
-        }
-        if let cap = selection.maxListeners { parts.append("max_listeners=\(cap)") }
-        parts.append("namespaces.all=\(namespaces.all)")
-        if !namespaces.filter.include.isEmpty { parts.append("namespaces.include=\(namespaces.filter.include.joined(separator: ","))") }
-        if !namespaces.filter.exclude.isEmpty { parts.append("namespaces.exclude=\(namespaces.filter.exclude.joined(separator: ","))") }
-        parts += [
-            "fast.cpu_budget=\(fastCPUBudget)",
-            "deep.min_interval=\(DurationText.text(deepMinInterval))",
-            "deep.cpu_budget=\(deepCPUBudget)",
-            "thresholds.near_full_ratio=\(thresholds.nearFullRatio)",
-            "thresholds.not_accepting_after=\(DurationText.text(thresholds.notAcceptingAfter))",
-            "thresholds.stalled_after=\(DurationText.text(thresholds.stalledAfter))",
-            "thresholds.close_wait_min=\(thresholds.closeWaitMin)",
-            "thresholds.close_wait_after=\(DurationText.text(thresholds.closeWaitAfter))",
-            "thresholds.half_open_min=\(thresholds.halfOpenMin)",
-            "thresholds.deferred_min=\(thresholds.deferredMin)",
-            "http.max_connections=\(http.maxConnections)",
-            "http.idle_timeout=\(DurationText.text(http.idleTimeout))",
-            "http.read_timeout=\(DurationText.text(http.readTimeout))",
-            "http.max_header_bytes=\(http.maxHeaderBytes)",
-            "log_level=\(logLevel.rawValue)",
-        ]
-        return parts.joined(separator: " ")
+        SettingsTable.all.compactMap { s in
+            let v = s.value(in: self)
+            return s.isList && v == "none" ? nil : "\(s.key)=\(v)"
+        }.joined(separator: " ")
     }
 }
 

@@ -1,0 +1,82 @@
+/// Every setting, once: key, flag, range, help. Order: as `--check-config`
+/// prints them and as the config file documents them.
+public enum SettingsTable {
+    public static let all: [Setting] = [
+        .listen("Address for the HTTP endpoint (repeatable): 127.0.0.1:PORT, [::1]:PORT, or :PORT for every address"),
+        .duration("interval", flag: "interval", \.interval, in: 0.01...60,
+                  "Fast tick: how often listeners, counters and sysctls are read (the fastest; fast.cpu_budget may slow it)"),
+        .duration("peak_window", flag: "peak-window", \.peakWindow, in: 0.01...3600, "Window of backlogd_listen_queue_peak"),
+        .ports("ports.include", flag: "include-port", \.ports.include,
+               "Report only TCP listeners on these ports (repeatable; 80 or 8000-8099); UNIX listeners are always reported"),
+        .ports("ports.exclude", flag: "exclude-port", \.ports.exclude, "Leave out TCP listeners on these ports (repeatable)"),
+        .patterns("addresses.include", flag: "include-address", \.selection.addresses.include,
+                  "Report only listeners whose address matches (repeatable; fnmatch pattern, e.g. '127.*', '/run/php/*')"),
+        .patterns("addresses.exclude", flag: "exclude-address", \.selection.addresses.exclude,
+                  "Leave out listeners whose address matches (repeatable)"),
+        .patterns("processes.include", flag: "include-process", \.selection.processes.include,
+                  "Report only listeners whose owner's process name matches; listeners of unknown owner stay"),
+        .patterns("processes.exclude", flag: "exclude-process", \.selection.processes.exclude,
+                  "Leave out listeners whose owner's process name matches"),
+        .patterns("units.include", flag: "include-unit", \.selection.units.include,
+                  "Report only listeners whose owner's systemd unit matches"),
+        .patterns("units.exclude", flag: "exclude-unit", \.selection.units.exclude,
+                  "Leave out listeners whose owner's systemd unit matches"),
+        .optionalInteger("max_listeners", flag: "max-listeners", \.selection.maxListeners, in: 1...10_000_000,
+                         "At most this many listeners become series, those with findings and the fullest first; the rest are counted in backlogd_listeners_left_out"),
+        .boolean("namespaces.all", flag: "all-namespaces", \.namespaces.all,
+                 "Watch every network namespace, not only backlogd's own: the named ones (/run/netns) and those of running processes"),
+        .patterns("namespaces.include", flag: "include-netns", \.namespaces.filter.include,
+                  "Of the other namespaces, watch only those whose netns label matches (repeatable; a /run/netns name or ns:<inode>; backlogd's own, host, is always watched)"),
+        .patterns("namespaces.exclude", flag: "exclude-netns", \.namespaces.filter.exclude,
+                  "Leave out other namespaces whose netns label matches (repeatable; host is always watched)"),
+        .fraction("fast.cpu_budget", flag: "fast-cpu-budget", \.fastCPUBudget, in: 0.0001...1,
+                  "Fraction of one core the fast tick may use on average; its interval grows (up to 2s) to keep within it"),
+        .duration("deep.min_interval", flag: "deep-min-interval", \.deepMinInterval, in: 0.1...3600,
+                  "The deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT) runs at most this often"),
+        .fraction("deep.cpu_budget", flag: "deep-cpu-budget", \.deepCPUBudget, in: 0.0001...1,
+                  "Fraction of one core the deep tick may use on average; its interval grows to keep within it"),
+        .fraction("thresholds.near_full_ratio", flag: "near-full-ratio", \.thresholds.nearFullRatio, in: 0.01...1,
+                  "accept_queue_near_full from this fraction of max"),
+        .duration("thresholds.not_accepting_after", flag: "not-accepting-after", \.thresholds.notAcceptingAfter, in: 0...3600,
+                  "not_accepting once the oldest unaccepted connection waited this long"),
+        .duration("thresholds.stalled_after", flag: "stalled-after", \.thresholds.stalledAfter, in: 0...3600,
+                  "A connection is stalled when its unread bytes have not shrunk for this long"),
+        .integer("thresholds.close_wait_min", flag: "close-wait-min", \.thresholds.closeWaitMin, in: 1...1_000_000,
+                 "close_wait_pileup from this many CLOSE_WAIT connections"),
+        .duration("thresholds.close_wait_after", flag: "close-wait-after", \.thresholds.closeWaitAfter, in: 0...86400,
+                  "close_wait_pileup when the oldest CLOSE_WAIT connection is at least this old"),
+        .integer("thresholds.half_open_min", flag: "half-open-min", \.thresholds.halfOpenMin, in: 1...1_000_000,
+                 "half_open_growing from this many half-open handshakes"),
+        .integer("thresholds.deferred_min", flag: "deferred-min", \.thresholds.deferredMin, in: 1...1_000_000,
+                 "deferred_accept_holds from this many TCP_DEFER_ACCEPT holds"),
+        .integer("http.max_connections", flag: "max-connections", \.http.maxConnections, in: 1...1_000_000,
+                 "Most HTTP connections open at once; at the cap the longest idle one makes room"),
+        .duration("http.idle_timeout", flag: "idle-timeout", \.http.idleTimeout, in: 0.1...3600,
+                  "Close HTTP connections idle this long"),
+        .duration("http.read_timeout", flag: "read-timeout", \.http.readTimeout, in: 0.1...3600,
+                  "A request head must arrive within this"),
+        .integer("http.max_header_bytes", flag: "max-header-bytes", \.http.maxHeaderBytes, in: 256...1_048_576, valueName: "bytes",
+                 "Largest request line plus headers; more gets 431"),
+        .logLevel("trace, debug, info, notice, warning, error or critical"),
+    ]
+
+    private static let byKey = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+    private static let byFlag = Dictionary(uniqueKeysWithValues: all.map { ($0.flag, $0) })
+
+    public static func setting(key: String) -> Setting? { byKey[key] }
+    public static func setting(flag: String) -> Setting? { byFlag[flag] }
+
+    /// Whether `key` names a group of settings (`http`, `thresholds`).
+    public static func isSection(_ key: String) -> Bool {
+        all.contains { $0.key.hasPrefix(key + ".") }
+    }
+
+    /// The flag's help text (for swift-argument-parser, which cannot build options from a table).
+    public static func help(_ key: String) -> String {
+        byKey[key]?.help ?? key
+    }
+
+    public static func valueName(_ key: String) -> String {
+        byKey[key]?.valueName ?? "value"
+    }
+}
