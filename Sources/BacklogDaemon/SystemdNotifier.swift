@@ -30,8 +30,6 @@ public final class SystemdNotifier: Sendable {
         }
     }
 
-    public var isEnabled: Bool { address != nil }
-
     /// Sends one state message; returns false (and does nothing else) on failure,
     /// since a missing systemd must never stop the daemon.
     @discardableResult

@@ -172,7 +172,9 @@ public struct ListenerTable: Sendable {
     public mutating func apply(_ stats: [GroupKey: ConnectionStats]) {
         deep = stats
         for i in listeners.indices where listeners[i].family != .unix {
-            listeners[i].connections = listeners[i].socket == 0 ? (stats[listeners[i].groupKey] ?? ConnectionStats()) : ConnectionStats()
+            let c = listeners[i].socket == 0 ? (stats[listeners[i].groupKey] ?? ConnectionStats()) : ConnectionStats()
+            // Written only when changed: a quiet deep look does not copy the table.
+            if listeners[i].connections != c { listeners[i].connections = c }
         }
     }
 
