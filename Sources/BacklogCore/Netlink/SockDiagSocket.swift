@@ -49,13 +49,15 @@ public final class SockDiagSocket {
         _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void,
         slice: (_ starting: Bool) -> Void = { _ in }
     ) async throws {
+        // The stretch starts before the request: the kernel fills the first part of
+        // the dump (a whole table walk, when few sockets match) inside sendto().
+        slice(true)
+        defer { slice(false) }
         let rc = ports.withUnsafeBufferPointer {
             bd_tcp_dump_start(handle, UInt8(family), states, $0.baseAddress, $0.count)
         }
         if rc < 0 { throw SockDiagError("inet_diag dump request", code: rc) }
         var batches = 0
-        slice(true)
-        defer { slice(false) }
         while true {
             let n = bd_tcp_dump_next(handle, tcpBatch, Self.batchSize)
             if n < 0 { throw SockDiagError("inet_diag dump", code: n) }
