@@ -28,6 +28,8 @@ let package = Package(
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
         ),
         .target(name: "BacklogCore", dependencies: ["CSockDiag"]),
+        // glibc process settings Swift's Glibc module lacks (malloc arenas).
+        .target(name: "CProcess", cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),
         .target(name: "BacklogExposition", dependencies: ["BacklogCore"]),
         // zlib from the system (apt: zlib1g-dev), to gzip /metrics once per snapshot.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -58,6 +60,7 @@ let package = Package(
                 "BacklogExposition",
                 "BacklogHTTP",
                 "BacklogDaemon",
+                "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

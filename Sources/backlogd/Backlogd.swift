@@ -74,6 +74,7 @@ struct Backlogd: ParsableCommand {
     }
 
     mutating func run() throws {
+        ResourceLimits.capMallocArenas()
         if !once && !checkConfig {
             // First thing: a reload request (SIGHUP) while starting must not end the
             // daemon (its default action). The daemon then handles it on a queue.

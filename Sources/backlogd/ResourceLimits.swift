@@ -4,6 +4,8 @@ import Glibc
 import Musl
 #endif
 
+import CProcess
+
 enum ResourceLimits {
     /// Soft open-files limit up to the hard one, so the HTTP connection cap (not
     /// a default 1024 fds) is what bounds clients.
@@ -12,5 +14,13 @@ enum ResourceLimits {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim) == 0, lim.rlim_cur < lim.rlim_max else { return }
         lim.rlim_cur = lim.rlim_max
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
+    }
+
+    /// At most two malloc arenas: glibc makes up to 8 per core, one per thread that
+    /// allocates at the same time as another, and backlogd has a thread per watched
+    /// namespace (each arena keeps its own free pages: resident memory, and 64 MiB of
+    /// address space each). Collection threads allocate little, so sharing costs nothing.
+    static func capMallocArenas() {
+        _ = bd_cap_malloc_arenas(2)
     }
 }

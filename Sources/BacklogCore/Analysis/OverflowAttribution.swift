@@ -14,12 +14,10 @@ struct OverflowAttribution: Sendable {
         var share = 0.0
     }
 
-    /// One tick; `counter` is ListenOverflows if it was read at this tick.
-    mutating func record(_ listeners: [Listener], _ tracking: inout [ListenerTable.Tracking], counter: UInt64?) {
-        for i in listeners.indices where listeners[i].family != .unix && listeners[i].isFull {
-            tracking[i].overflow.fullSinceRead = true
-        }
-        guard let counter else { return }
+    /// A read of ListenOverflows: its growth since the last read goes to the TCP
+    /// listeners marked full since then (`Slot.fullSinceRead`, set by the table's
+    /// tick) or full at the last read.
+    mutating func read(_ listeners: [Listener], _ tracking: inout [ListenerTable.Tracking], counter: UInt64) {
         if let last = lastCounter, counter > last {
             let growth = Double(counter - last)
             let targets = tracking.indices.filter { tracking[$0].overflow.fullSinceRead || tracking[$0].overflow.fullAtLastRead }

@@ -138,16 +138,25 @@ public struct ListenerTable: Sendable {
             listeners = ReuseportIndex.assign(listeners)
             if let deep { apply(deep) }
         }
+        // One pass over the table per tick (it is large: passes cost memory bandwidth).
         for i in listeners.indices {
             let length = listeners[i].queueLength
+            let full = length > listeners[i].queueMax
             let peak = tracking[i].peak.add(length, at: now, window: window)
             if listeners[i].queuePeak != peak { listeners[i].queuePeak = peak }
-            if length > listeners[i].queueMax { tracking[i].fullSeconds += step }
+            if full { tracking[i].fullSeconds += step }
             // Written only when changed: an unchanged table is not copied (the last snapshot shares it).
             if listeners[i].fullSeconds != tracking[i].fullSeconds { listeners[i].fullSeconds = tracking[i].fullSeconds }
+            if listeners[i].family != .unix {
+                if full { tracking[i].overflow.fullSinceRead = true }
+                if listeners[i].overflowsEstimated == nil { listeners[i].overflowsEstimated = tracking[i].overflow.share }
+            }
         }
-        overflows.record(listeners, &tracking, counter: listenOverflows)
-        OverflowAttribution.shares(&listeners, tracking)
+        // The counter is read once a second: its growth is shared out then.
+        if let listenOverflows {
+            overflows.read(listeners, &tracking, counter: listenOverflows)
+            OverflowAttribution.shares(&listeners, tracking)
+        }
         return changed
     }
 

@@ -129,6 +129,13 @@ public final class NetnsThread: SerialExecutor, TaskExecutor, Sendable {
         let arg = Unmanaged.passRetained(Box(body)).toOpaque()
         var tid = pthread_t()
         let rc = pthread_create(&tid, &attr, { arg in
+            // A name of its own in `top -H` (it would inherit its creator's, e.g. a Dispatch worker's).
+            // (pthread_setname_np is not in Swift's Glibc module: the same through /proc.)
+            let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+            if fd >= 0 {
+                _ = "backlogd-ns".withCString { write(fd, $0, strlen($0)) }
+                close(fd)
+            }
             Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
             return nil
         }, arg)

@@ -1,0 +1,8 @@
+/* Process settings that Swift's Glibc module does not expose (glibc extensions). */
+#ifndef CPROCESS_H
+#define CPROCESS_H
+
+/* mallopt(M_ARENA_MAX, n): at most n malloc arenas. Returns 1 on success. */
+int bd_cap_malloc_arenas(int n);
+
+#endif
