@@ -64,7 +64,8 @@ import Glibc
                 usleep(5_000)
             }
             usleep(200_000)
-            #expect(daemon.poll() == nil, "a SIGHUP while reading the config ended the daemon")
+            // (Required: writing to the FIFO of a dead daemon would be a SIGPIPE here.)
+            try #require(daemon.poll() == nil, "a SIGHUP while reading the config ended the daemon")
             // Reloads from now on read a regular file; the FIFO gives the defaults and ends.
             let file = temporaryPath("config-file")
             try "# defaults\n".write(toFile: file, atomically: false, encoding: .utf8)
