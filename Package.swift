@@ -86,7 +86,15 @@ let package = Package(
         ),
         .testTarget(name: "BacklogExpositionTests", dependencies: ["BacklogExposition"]),
         .testTarget(name: "BacklogDaemonTests", dependencies: ["BacklogDaemon", "BacklogCore"]),
-        .testTarget(name: "BacklogHTTPTests", dependencies: ["BacklogHTTP", "CZlib"]),
+        .testTarget(
+            name: "BacklogHTTPTests",
+            dependencies: [
+                "BacklogHTTP", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Real sockets, real namespaces, `ss` and `promtool` as oracles; runs the built executable.
         .testTarget(
             name: "IntegrationTests",

@@ -48,6 +48,13 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
                 content = true
             }
             headBytes += 1
+            // Checked before the byte ends a line or the head: the last LF counts too.
+            if !firstLineDone && headBytes > limits.maxRequestLineBytes {
+                return refuse(context: context, status: "400 Bad Request", reason: "request line too long")
+            }
+            if headBytes > limits.maxHeaderBytes {
+                return refuse(context: context, status: "431 Request Header Fields Too Large", reason: "request header too large")
+            }
             if byte == UInt8(ascii: "\n") {
                 if lineBytes == 0 {
                     endHead(context: context)
@@ -57,12 +64,6 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
                 firstLineDone = true
             } else if byte != UInt8(ascii: "\r") {
                 lineBytes += 1
-            }
-            if !firstLineDone && headBytes > limits.maxRequestLineBytes {
-                return refuse(context: context, status: "400 Bad Request", reason: "request line too long")
-            }
-            if headBytes > limits.maxHeaderBytes {
-                return refuse(context: context, status: "431 Request Header Fields Too Large", reason: "request header too large")
             }
         }
         if content { armIdle(context: context) }

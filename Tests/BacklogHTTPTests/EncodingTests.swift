@@ -46,17 +46,4 @@ import Testing
         guard rc == Z_STREAM_END, s.avail_in == 0 else { return nil }
         return Array(out.prefix(Int(s.total_out)))
     }
-
-    @Test func requestTargetsNameTheirPath() {
-        #expect(Routes.path("/metrics") == "/metrics")
-        #expect(Routes.path("/metrics?x=1") == "/metrics")
-        // Absolute form (RFC 9112 §3.2.2): the path after the authority; none is "/".
-        #expect(Routes.path("http://127.0.0.1:24519/metrics") == "/metrics")
-        #expect(Routes.path("HTTP://[::1]:24519/healthz?q") == "/healthz")
-        #expect(Routes.path("https://host") == "/")
-        #expect(Routes.path("http://host?x=1") == "/")
-        // Not a scheme: left alone (and not found).
-        #expect(Routes.path("ftp://host/metrics") == "ftp://host/metrics")
-        #expect(Routes.path("/a://b") == "/a://b")
-    }
 }

@@ -39,28 +39,54 @@ import Glibc
         }
     }
 
-    /// From the moment its code runs (SIGHUP ignored, as /proc/PID/status shows),
-    /// reload requests during start-up do not end the daemon.
+    /// From the moment its code runs, a reload request (SIGHUP, whose default
+    /// action ends a process) does not end the daemon, all through start-up.
+    /// The config file is a FIFO: the daemon is held in its config read (after
+    /// the first lines of run(), before its signal handlers exist) for as long
+    /// as the test sends SIGHUPs; then SIGHUPs go on until it serves.
     @Test func signalsDuringStartup() throws {
         try withNamespace { ns in
-            let daemon = try BackgroundProcess([backlogdPath(), "--listen", "127.0.0.1:24519"], in: ns)
+            let config = temporaryPath("config")
+            guard mkfifo(config, 0o600) == 0 else { throw POSIXFailure("mkfifo \(config)") }
+            defer { unlink(config) }
+            let daemon = try BackgroundProcess([backlogdPath(), "--listen", "127.0.0.1:24519", "--config", config], in: ns)
             defer { daemon.stop() }
-            // Ignored (SigIgn) at first, then caught (SigCgt) once the daemon's handler is in place.
-            try waitUntil("SIGHUP to be ignored or caught") {
-                let status = (try? String(contentsOfFile: "/proc/\(daemon.pid)/status", encoding: .utf8)) ?? ""
-                return status.split(separator: "\n").contains { line in
-                    (line.hasPrefix("SigIgn:") || line.hasPrefix("SigCgt:"))
-                        && (line.split(separator: "\t").last.flatMap { UInt64($0, radix: 16) }.map { $0 & 1 == 1 } ?? false)
-                }
+            // A writer can open the FIFO once the daemon is opening it to read its config.
+            var writer: Int32 = -1
+            try waitUntil("the daemon to open its config") {
+                writer = open(config, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                return writer >= 0 || daemon.poll() != nil
             }
+            try #require(writer >= 0, "exited before reading its config: \(daemon.log)")
+            #expect(Self.ignoresSIGHUP(daemon.pid), "SIGHUP is not ignored while the config is read")
             for _ in 0..<20 {
                 daemon.signal(SIGHUP)
                 usleep(5_000)
             }
-            try waitUntil("it to serve") { (try? scrape(ns, "/healthz").status) == 200 }
-            #expect(daemon.poll() == nil, "\(daemon.log)")
+            usleep(200_000)
+            // (Required: writing to the FIFO of a dead daemon would be a SIGPIPE here.)
+            try #require(daemon.poll() == nil, "a SIGHUP while reading the config ended the daemon")
+            // Reloads from now on read a regular file; the FIFO gives the defaults and ends.
+            let file = temporaryPath("config-file")
+            try "# defaults\n".write(toFile: file, atomically: false, encoding: .utf8)
+            #expect(rename(file, config) == 0)
+            _ = "# defaults\n".withCString { write(writer, $0, strlen($0)) }
+            close(writer)
+            try waitUntil("it to serve, with SIGHUPs all the way") {
+                daemon.signal(SIGHUP)
+                return daemon.poll() != nil || (try? scrape(ns, "/healthz").status) == 200
+            }
+            #expect(daemon.poll() == nil, "ended by SIGHUP during start-up (status \(daemon.poll() ?? 0)): \(daemon.log)")
             daemon.signal(SIGTERM)
-            #expect(try daemon.wait() == 0)
+            #expect(try daemon.wait() == 0, "\(daemon.log)")
+        }
+    }
+
+    /// SIGHUP (signal 1) in the SigIgn mask of /proc/PID/status.
+    static func ignoresSIGHUP(_ pid: pid_t) -> Bool {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        return status.split(separator: "\n").contains { line in
+            line.hasPrefix("SigIgn:") && (line.split(separator: "\t").last.flatMap { UInt64($0, radix: 16) }.map { $0 & 1 == 1 } ?? false)
         }
     }
 

@@ -66,13 +66,25 @@ import Glibc
                 }
                 #expect(error?.errno == EINVAL, "program \(program) gave \(String(describing: error))")
             }
-            // The socket stays usable after a refused request.
-            #expect(try ns.enter { () -> Bool in
+            // The socket stays usable after a refused request: the next dump on it
+            // gets the listeners, not the refusal's leftovers.
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let after = try ns.enter { () throws -> (SockDiagError?, [UInt16], [UInt16]) in
+                let ports = try (0..<2).map { _ in try TestSockets.listenTCP("127.0.0.1", backlog: 5, bag: bag).port }
                 let sock = try SockDiagSocket()
-                try? sock.dumpTCP(family: AF_INET, states: TCPStates.listen, bytecode: programs[0]) { _ in }
-                try sock.dumpTCP(family: AF_INET, states: TCPStates.listen) { _ in }
-                return true
-            })
+                var refused: SockDiagError?
+                do {
+                    try sock.dumpTCP(family: AF_INET, states: TCPStates.listen, bytecode: programs[0]) { _ in }
+                } catch let e as SockDiagError {
+                    refused = e
+                }
+                var seen: [UInt16] = []
+                try sock.dumpTCP(family: AF_INET, states: TCPStates.listen) { batch in seen += batch.map(\.local_port) }
+                return (refused, ports.sorted(), seen.sorted())
+            }
+            #expect(after.0?.errno == EINVAL, "\(String(describing: after.0))")
+            #expect(after.2 == after.1, "the dump after the refused one")
         }
     }
 
