@@ -69,11 +69,7 @@ public struct ListenerTable: Sendable {
         let family: AddressFamily = Int32(rec.family) == AF_INET6 ? .inet6 : .inet
         let key = ListenerKey(family: family, inode: rec.inode, cookie: rec.cookie)
         if let i = slot(key), listeners[i].boundInterface == rec.bound_ifindex {
-            guard tracking[i].seen != generation else { return }
-            tracking[i].seen = generation
-            if listeners[i].queueLength != rec.rqueue { listeners[i].queueLength = rec.rqueue }
-            if listeners[i].queueMax != rec.wqueue { listeners[i].queueMax = rec.wqueue }
-            return
+            return refresh(i, length: rec.rqueue, max: rec.wqueue)
         }
         insert(key, Self.listener(netns: netns, from: rec))
     }
@@ -82,27 +78,24 @@ public struct ListenerTable: Sendable {
     public mutating func observe(unix rec: bd_unix_record) {
         guard rec.state == BD_TCP_LISTEN, rec.has_rqlen == 1 else { return }
         let key = ListenerKey(family: .unix, inode: rec.inode, cookie: 0)
-        if let i = slot(key) {
-            guard tracking[i].seen != generation else { return }
-            tracking[i].seen = generation
-            if listeners[i].queueLength != rec.rqueue { listeners[i].queueLength = rec.rqueue }
-            if listeners[i].queueMax != rec.wqueue { listeners[i].queueMax = rec.wqueue }
-            return
-        }
+        if let i = slot(key) { return refresh(i, length: rec.rqueue, max: rec.wqueue) }
         insert(key, Self.listener(netns: netns, from: rec))
     }
 
     /// A listener made elsewhere (tests, fixtures), observed like a record.
     public mutating func observe(_ l: Listener) {
         let key = l.key
-        if let i = slots[key] {
-            guard tracking[i].seen != generation else { return }
-            tracking[i].seen = generation
-            listeners[i].queueLength = l.queueLength
-            listeners[i].queueMax = l.queueMax
-            return
-        }
+        if let i = slots[key] { return refresh(i, length: l.queueLength, max: l.queueMax) }
         insert(key, l)
+    }
+
+    /// A listener seen before: only its numbers, and only if they changed (the
+    /// first of duplicates in one dump counts).
+    private mutating func refresh(_ i: Int, length: UInt32, max: UInt32) {
+        guard tracking[i].seen != generation else { return }
+        tracking[i].seen = generation
+        if listeners[i].queueLength != length { listeners[i].queueLength = length }
+        if listeners[i].queueMax != max { listeners[i].queueMax = max }
     }
 
     private mutating func insert(_ key: ListenerKey, _ l: Listener) {
