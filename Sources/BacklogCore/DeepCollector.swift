@@ -27,9 +27,9 @@ public struct DeepResult: Sendable {
 /// The deep tick: one inet_diag dump per family of SYN-RECV, ESTABLISHED and
 /// CLOSE_WAIT sockets, filtered in the kernel to the ports that listen, folded
 /// into per-listener ConnectionStats. Memory is per listener plus the bounded
-/// stall tracker. Owns its netlink socket; it is a value of the namespace's
-/// actor (NamespaceCollector), which runs it, pausing between batches so that
-/// its fast ticks go on meanwhile.
+/// stall tracker. Owns its netlink socket; owned and run by the namespace's actor
+/// (NamespaceCollector, hence the isolated parameter), pausing between batches so
+/// that the actor's fast ticks go on meanwhile.
 public final class DeepCollector {
     /// Batches (256 records each) between pauses: a few milliseconds of work.
     static let yieldEvery = 16

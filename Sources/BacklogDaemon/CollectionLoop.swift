@@ -2,7 +2,7 @@ import BacklogCore
 import Dispatch
 import Synchronization
 
-/// The fast tick: on a DispatchSourceTimer, every watched namespace's collector
+/// The fast tick: on its own thread (FastTicker), every watched namespace's collector
 /// dumps its listeners and reads its counters and sysctls (each on its own
 /// thread, at the same time), and the results are published together as one
 /// Publication. Scrapes only read what was published. The interval is paced by

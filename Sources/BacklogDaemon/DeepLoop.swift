@@ -97,8 +97,15 @@ actor DeepWorker {
             inodes.formUnion(look.inodes)
         }
         let cpu1 = ThreadCPU.seconds()
-        lookups += 1
-        let resolved = OwnerSnapshot.resolve(inodes, with: owners, now: now, generation: lookups)
+        var resolved = OwnerSnapshot.resolve(inodes, with: owners, now: now, generation: lookups)
+        // A new generation only when an owner changed: each one makes every namespace's
+        // next fast tick put owners on all its listeners again.
+        if let last = latest.withLock({ $0.owners }), last.byInode == resolved.byInode {
+            resolved.generation = last.generation
+        } else {
+            lookups += 1
+            resolved.generation = lookups
+        }
         cpu += ThreadCPU.seconds() - cpu1
         let interval = max(s.deepMinInterval, cpu / max(s.deepCPUBudget, 1e-6))
         latest.withLock { $0 = (interval, resolved) }

@@ -130,7 +130,6 @@ public actor NamespaceCollector {
         readings.deep = deepResult
         readings.windowSeconds = window
         readings.timestamp = WallClock.now()
-        readings.deepIntervalSeconds = nil
         if let first, let last = readings.netstat {
             var deltas: [ListenCounter: UInt64] = [:]
             for c in ListenCounter.allCases {
@@ -178,8 +177,7 @@ public actor NamespaceCollector {
                       sysctlsEvery: Double, cookieHold: Double) -> (readings: NamespaceReadings, membershipChanged: Bool) {
         table.begin()
         var statuses = readListeners(ports: settings.ports)
-        let fresh = cachedNetstat.map { now - $0.at >= netstatEvery || !$0.status.up } ?? true
-        let (counters, netstatStatus) = readNetstat(now: now, every: netstatEvery)
+        let (counters, netstatStatus, fresh) = readNetstat(now: now, every: netstatEvery)
         let changed = table.finish(now: now, maxStep: maxStep,
                      listenOverflows: fresh ? counters?.value(section: "TcpExt", field: ListenCounter.listenOverflows.rawValue) : nil)
         // TCPReqQFullDoCookies, not SyncookiesSent: with tcp_syncookies=2 every SYN gets a cookie.
@@ -226,9 +224,10 @@ public actor NamespaceCollector {
         return statuses
     }
 
-    /// The counters, read again when `every` seconds have passed (or after a failure).
-    private func readNetstat(now: Double, every: Double) -> (counters: NetstatCounters?, status: SourceStatus) {
-        if let c = cachedNetstat, now - c.at < every, c.status.up { return (c.counters, c.status) }
+    /// The counters, read again when `every` seconds have passed (or after a failure);
+    /// `fresh`: read now (their growth since the last read is new), not from the cache.
+    private func readNetstat(now: Double, every: Double) -> (counters: NetstatCounters?, status: SourceStatus, fresh: Bool) {
+        if let c = cachedNetstat, now - c.at < every, c.status.up { return (c.counters, c.status, false) }
         let started = ContinuousClock.now
         let result: (NetstatCounters?, SourceStatus)
         do {
@@ -237,7 +236,7 @@ public actor NamespaceCollector {
             result = (nil, health.status("netstat", started, error: "\(error)"))
         }
         cachedNetstat = (result.0, result.1, now)
-        return result
+        return (result.0, result.1, true)
     }
 
     /// Sysctls change by hand, rarely: read again every `every` seconds (or after a failure).
