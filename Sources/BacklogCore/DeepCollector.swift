@@ -24,7 +24,7 @@ public struct DeepResult: Sendable {
     public var trackingDropped: UInt64
 }
 
-/// The deep tick: one inet_diag dump per family of SYN-RECV, ESTABLISHED and
+/// The deep tick: one inet_diag dump (both families in one walk) of SYN-RECV, ESTABLISHED and
 /// CLOSE_WAIT sockets, filtered in the kernel to the ports that listen, folded
 /// into per-listener ConnectionStats. Memory is per listener plus the bounded
 /// stall tracker. Owns its netlink socket; owned and run by the namespace's actor
@@ -87,18 +87,17 @@ public final class DeepCollector {
                 var seen = Set<UInt64>(minimumCapacity: lastCount)
                 // Past the bytecode's port limit, ask for every port and match in Swift.
                 let filter = ports.count <= Int(BD_MAX_FILTER_PORTS) ? ports : []
-                for family in [AF_INET, AF_INET6] {
-                    try await sock.dumpTCP(family: family, states: TCPStates.synRecv | TCPStates.established | TCPStates.closeWait,
-                                           ports: filter, yieldEvery: Self.yieldEvery) { batch in
-                        for rec in batch {
-                            // A dump is not a snapshot: a socket can be seen twice.
-                            guard seen.insert(rec.cookie).inserted else { continue }
-                            fold(rec, matcher: matcher, full: full, into: &stats, unaccepted: &unaccepted, now: now)
-                        }
-                    } slice: { starting in
-                        let t = ThreadCPU.seconds()
-                        if starting { sliceStart = t } else { cpu += t - sliceStart }
+                try await sock.dumpTCP(family: SockDiagSocket.bothFamilies,
+                                       states: TCPStates.synRecv | TCPStates.established | TCPStates.closeWait,
+                                       ports: filter, yieldEvery: Self.yieldEvery) { batch in
+                    for rec in batch {
+                        // A dump is not a snapshot: a socket can be seen twice.
+                        guard seen.insert(rec.cookie).inserted else { continue }
+                        fold(rec, matcher: matcher, full: full, into: &stats, unaccepted: &unaccepted, now: now)
                     }
+                } slice: { starting in
+                    let t = ThreadCPU.seconds()
+                    if starting { sliceStart = t } else { cpu += t - sliceStart }
                 }
                 records = seen.count
                 skipped = sock.malformedMessages - before

@@ -94,6 +94,7 @@ int bd_dump_send(struct bd_diag *d, struct nlmsghdr *nlh, enum bd_dump_kind kind
     if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
         return -errno;
     d->kind = kind;
+    d->reply_type = nlh->nlmsg_type;
     d->pending = 1;
     d->done = 0;
     d->remaining = 0;
@@ -164,7 +165,7 @@ int bd_dump_next(struct bd_diag *d, enum bd_dump_kind kind, void *out,
             }
             continue;
         }
-        if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+        if (nlh->nlmsg_type != d->reply_type) {
             d->malformed++;
             continue;
         }

@@ -12,6 +12,7 @@ struct bd_diag {
     unsigned int portid;
     unsigned int seq;
     enum bd_dump_kind kind;   /* dump in progress, or NONE */
+    uint16_t reply_type;      /* nlmsg_type of the current dump's records (the request's) */
     int done;                 /* NLMSG_DONE seen for the current dump */
     int pending;              /* the kernel may still be running a dump we asked for */
     const struct nlmsghdr *cursor;

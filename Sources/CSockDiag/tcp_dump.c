@@ -11,14 +11,23 @@
 /* tcp_info must reach at least tcpi_last_ack_recv (present since 2.6). */
 #define BD_TCP_INFO_MIN_LEN (offsetof(struct tcp_info, tcpi_last_ack_recv) + sizeof(uint32_t))
 
-int bd_tcp_dump_start_bytecode(struct bd_diag *d, uint8_t family, uint32_t states,
-                               const void *bytecode, size_t len)
+/* Both families in one walk: the old TCPDIAG_GETSOCK request is answered by
+ * inet_diag_dump_compat, which asks for AF_UNSPEC. The listening and
+ * established hashes hold v4 and v6 sockets together (and every namespace's),
+ * so two SOCK_DIAG_BY_FAMILY requests walk them twice for the same answer. */
+static struct nlmsghdr *put_compat_request(char *req, uint32_t states)
 {
-    if (family != AF_INET && family != AF_INET6)
-        return -EAFNOSUPPORT;
-    char req[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-    if (len > sizeof(req) - 256)
-        return -E2BIG;
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+    nlh->nlmsg_type = TCPDIAG_GETSOCK;
+    struct inet_diag_req *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+    r->idiag_family = AF_INET; /* ignored by the dump; AF_INET keeps old audits happy */
+    r->idiag_states = states;
+    r->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+    return nlh;
+}
+
+static struct nlmsghdr *put_request(char *req, uint8_t family, uint32_t states)
+{
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
     nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
     struct inet_diag_req_v2 *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
@@ -26,6 +35,19 @@ int bd_tcp_dump_start_bytecode(struct bd_diag *d, uint8_t family, uint32_t state
     r->sdiag_protocol = IPPROTO_TCP;
     r->idiag_states = states;
     r->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+    return nlh;
+}
+
+int bd_tcp_dump_start_bytecode(struct bd_diag *d, uint8_t family, uint32_t states,
+                               const void *bytecode, size_t len)
+{
+    if (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC)
+        return -EAFNOSUPPORT;
+    char req[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+    if (len > sizeof(req) - 256)
+        return -E2BIG;
+    struct nlmsghdr *nlh = family == AF_UNSPEC ? put_compat_request(req, states)
+                                               : put_request(req, family, states);
     if (bytecode != NULL && len > 0)
         mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, len, bytecode);
     return bd_dump_send(d, nlh, BD_DUMP_TCP);

@@ -3,7 +3,7 @@
  * with the same state masks, extensions and port filter, over libmnl; it only
  * counts messages. Run inside the namespace to measure:
  *
- *   backlogd-floor fast REPEAT            LISTEN dumps (inet, inet6) + UNIX listeners
+ *   backlogd-floor fast REPEAT            LISTEN dump (inet and inet6 in one walk) + UNIX listeners
  *   backlogd-floor deep REPEAT PORT...    SYN-RECV|ESTABLISHED|CLOSE_WAIT on the ports
  *   backlogd-floor netstat REPEAT         read /proc/thread-self/net/netstat whole, unparsed
  *
@@ -50,17 +50,17 @@ static long dump(struct mnl_socket *nl, struct nlmsghdr *nlh)
     }
 }
 
-static long tcp(struct mnl_socket *nl, unsigned int seq, int family, uint32_t states,
+/* Both families in one walk (TCPDIAG_GETSOCK, answered as AF_UNSPEC), as backlogd asks. */
+static long tcp(struct mnl_socket *nl, unsigned int seq, uint32_t states,
                 const uint16_t *ports, size_t nports)
 {
     char req[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    nlh->nlmsg_type = TCPDIAG_GETSOCK;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     nlh->nlmsg_seq = seq;
-    struct inet_diag_req_v2 *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
-    r->sdiag_family = (uint8_t)family;
-    r->sdiag_protocol = IPPROTO_TCP;
+    struct inet_diag_req *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+    r->idiag_family = AF_INET;
     r->idiag_states = states;
     r->idiag_ext = 1 << (INET_DIAG_INFO - 1);
     if (nports > 0) {
@@ -151,14 +151,10 @@ int main(int argc, char **argv)
         long messages = 0, m;
         if (deep) {
             uint32_t states = (1 << 3) | (1 << 1) | (1 << 8);
-            if ((m = tcp(nl, seq++, AF_INET, states, ports, nports)) < 0) goto fail;
-            messages += m;
-            if ((m = tcp(nl, seq++, AF_INET6, states, ports, nports)) < 0) goto fail;
+            if ((m = tcp(nl, seq++, states, ports, nports)) < 0) goto fail;
             messages += m;
         } else {
-            if ((m = tcp(nl, seq++, AF_INET, 1 << 10, NULL, 0)) < 0) goto fail;
-            messages += m;
-            if ((m = tcp(nl, seq++, AF_INET6, 1 << 10, NULL, 0)) < 0) goto fail;
+            if ((m = tcp(nl, seq++, 1 << 10, NULL, 0)) < 0) goto fail;
             messages += m;
             if ((m = unix_listeners(nl, seq++)) < 0) goto fail;
             messages += m;

@@ -58,7 +58,7 @@ public actor NamespaceCollector {
 
     // MARK: the daemon's fast tick
 
-    /// One fast tick: a LISTEN dump of each family and of UNIX sockets, the
+    /// One fast tick: one LISTEN dump of TCP (both families in one walk) and one of UNIX sockets, the
     /// counters (once a second) and sysctls (every 10 s), owners when a new lookup
     /// came, then the snapshot. `now` is monotonic seconds. Returns the thread
     /// CPU time it took, for the fast tick's pacing.
@@ -203,10 +203,8 @@ public actor NamespaceCollector {
                 let sock = try fastSocket!.get()
                 let before = sock.malformedMessages
                 if name == "tcp" {
-                    for family in [AF_INET, AF_INET6] {
-                        try sock.dumpTCP(family: family, states: TCPStates.listen) { batch in
-                            for rec in batch where ports.admits(rec.local_port) { table.observe(tcp: rec) }
-                        }
+                    try sock.dumpTCP(family: SockDiagSocket.bothFamilies, states: TCPStates.listen) { batch in
+                        for rec in batch where ports.admits(rec.local_port) { table.observe(tcp: rec) }
                     }
                 } else {
                     try sock.dumpUnix(states: TCPStates.listen) { batch in

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import CSockDiag
 
 /// One NETLINK_SOCK_DIAG socket, bound to the network namespace of the thread
@@ -5,10 +10,14 @@ import CSockDiag
 public final class SockDiagSocket {
     /// Records handed over per call; the buffers are allocated once and reused.
     public static let batchSize = 256
+    /// `family` for both families in one walk of the kernel's tables (see tcp_dump.c).
+    public static let bothFamilies: Int32 = AF_UNSPEC
 
     private let handle: OpaquePointer
     private let tcpBatch: UnsafeMutablePointer<bd_tcp_record>
     private let unixBatch: UnsafeMutablePointer<bd_unix_record>
+    /// Set when the kernel refused the one-walk request: ask per family from then on.
+    private var oneWalkRefused = false
 
     public init() throws(SockDiagError) {
         var err: Int32 = 0
@@ -29,14 +38,21 @@ public final class SockDiagSocket {
     /// Messages skipped as malformed since the socket was opened.
     public var malformedMessages: UInt64 { bd_diag_malformed(handle) }
 
-    /// Streams a TCP dump of one family; `body` sees each batch while it is valid.
+    /// Streams a TCP dump of one family, or of `bothFamilies`; `body` sees each batch while it is valid.
     public func dumpTCP(
         family: Int32, states: UInt32, ports: [UInt16] = [],
         _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void
     ) throws {
-        try drainTCP(start: ports.withUnsafeBufferPointer {
-            bd_tcp_dump_start(handle, UInt8(family), states, $0.baseAddress, $0.count)
-        }, body)
+        var delivered = false
+        do {
+            for f in requests(for: family) {
+                try drainTCP(start: ports.withUnsafeBufferPointer {
+                    bd_tcp_dump_start(handle, UInt8(f), states, $0.baseAddress, $0.count)
+                }) { delivered = true; try body($0) }
+            }
+        } catch let e as SockDiagError where refusesOneWalk(family, e, delivered: delivered) {
+            try dumpTCP(family: family, states: states, ports: ports, body)
+        }
     }
 
     /// The same, for long dumps on an actor: after every `yieldEvery` batches it
@@ -48,6 +64,23 @@ public final class SockDiagSocket {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void,
         slice: (_ starting: Bool) -> Void = { _ in }
+    ) async throws {
+        var delivered = false
+        do {
+            for f in requests(for: family) {
+                try await dumpOneTCP(family: f, states: states, ports: ports, yieldEvery: yieldEvery,
+                                     { delivered = true; try body($0) }, slice: slice)
+            }
+        } catch let e as SockDiagError where refusesOneWalk(family, e, delivered: delivered) {
+            try await dumpTCP(family: family, states: states, ports: ports, yieldEvery: yieldEvery, body, slice: slice)
+        }
+    }
+
+    private func dumpOneTCP(
+        family: Int32, states: UInt32, ports: [UInt16], yieldEvery: Int,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (UnsafeBufferPointer<bd_tcp_record>) throws -> Void,
+        slice: (_ starting: Bool) -> Void
     ) async throws {
         // The stretch starts before the request: the kernel fills the first part of
         // the dump (a whole table walk, when few sockets match) inside sendto().
@@ -70,6 +103,20 @@ public final class SockDiagSocket {
                 slice(true)
             }
         }
+    }
+
+    /// The requests that answer `family`: one, or two where the one walk was refused.
+    private func requests(for family: Int32) -> [Int32] {
+        family == Self.bothFamilies && oneWalkRefused ? [AF_INET, AF_INET6] : [family]
+    }
+
+    /// A kernel without the old request (or with it filtered) answers before any
+    /// record; ask per family from then on. Once only: the retry cannot recurse.
+    private func refusesOneWalk(_ family: Int32, _ error: SockDiagError, delivered: Bool) -> Bool {
+        guard family == Self.bothFamilies, !oneWalkRefused, !delivered,
+              [EINVAL, EOPNOTSUPP, ENOENT, EPROTONOSUPPORT, EACCES, EPERM].contains(error.errno) else { return false }
+        oneWalkRefused = true
+        return true
     }
 
     /// Same with a raw bytecode program (the kernel audits it).

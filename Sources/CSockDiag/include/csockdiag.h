@@ -92,7 +92,8 @@ void bd_diag_close(struct bd_diag *d);
 /* Messages skipped as truncated or malformed since the handle was opened. */
 uint64_t bd_diag_malformed(const struct bd_diag *d);
 
-/* Starts a TCP dump of one family (AF_INET/AF_INET6) for the states in
+/* Starts a TCP dump of one family (AF_INET/AF_INET6), or of both in one walk
+ * of the kernel's tables (AF_UNSPEC: the TCPDIAG_GETSOCK request), for the states in
  * `states` (bit 1<<state). If nports > 0, only sockets whose local port is in
  * `ports` are returned (compiled to INET_DIAG_REQ_BYTECODE). tcp_info is
  * requested for every socket. */
