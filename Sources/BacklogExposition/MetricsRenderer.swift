@@ -150,7 +150,7 @@ public enum MetricsRenderer {
         let attributed = s.listeners.filter { $0.overflowsEstimated != nil }
         if !attributed.isEmpty {
             out.append(MetricFamily("backlogd_listen_overflows_estimated_total", .counter,
-                help: "ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener: the growth between two reads of the counter (once a second) is split among the listeners seen full at any tick in between or at the earlier read.",
+                help: "ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener: the growth between two reads of the counter (every 4th fast tick, at least once a second, and at each tick that sees a listener full) is split among the listeners seen full at any tick in between or at the earlier read.",
                 samples: attributed.map { Sample(listenerLabels($0), .double($0.overflowsEstimated!)) }))
         }
         let ns = [("netns", s.netns)]

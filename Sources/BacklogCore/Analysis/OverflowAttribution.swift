@@ -36,9 +36,11 @@ struct OverflowAttribution: Sendable {
 
     /// Each TCP listener's share so far (UNIX listeners: nil).
     static func shares(_ listeners: inout [Listener], _ tracking: [ListenerTable.Tracking]) {
-        for i in listeners.indices where listeners[i].family != .unix {
-            let s = tracking[i].overflow.share
-            if listeners[i].overflowsEstimated != s { listeners[i].overflowsEstimated = s }
+        // Changes are found before anything is written: the optimizer makes the array
+        // unique ahead of a loop that may write, which copies it (the last snapshot shares it).
+        let changed = listeners.indices.filter {
+            listeners[$0].family != .unix && listeners[$0].overflowsEstimated != tracking[$0].overflow.share
         }
+        for i in changed { listeners[i].overflowsEstimated = tracking[i].overflow.share }
     }
 }

@@ -30,6 +30,9 @@ public struct ListenerTable: Sendable {
     /// The last deep look's numbers per group, put on member 0 (also of groups that change).
     private var deep: [GroupKey: ConnectionStats]?
     private var overflows = OverflowAttribution()
+    /// A TCP listener was seen full since ListenOverflows was last read: its
+    /// growth can be attributed, so the counter is worth reading now.
+    public private(set) var fullSinceCounterRead = false
 
     /// Per-slot state that is not part of the published listener.
     struct Tracking: Sendable {
@@ -96,12 +99,14 @@ public struct ListenerTable: Sendable {
         tracking[i].seen = generation
         if listeners[i].queueLength != length { listeners[i].queueLength = length }
         if listeners[i].queueMax != max { listeners[i].queueMax = max }
+        if length > max && listeners[i].family != .unix { fullSinceCounterRead = true }
     }
 
     private mutating func insert(_ key: ListenerKey, _ l: Listener) {
         var l = l
         // A listener that appears after a deep look shows zeros until the next, not gaps.
         if l.family != .unix, deep != nil { l.connections = ConnectionStats() }
+        if l.family != .unix && l.isFull { fullSinceCounterRead = true }
         if let i = slots[key] {
             // Same identity, changed device binding: rebuilt (its text changed).
             listeners[i] = l
@@ -145,10 +150,11 @@ public struct ListenerTable: Sendable {
                 if listeners[i].overflowsEstimated == nil { listeners[i].overflowsEstimated = tracking[i].overflow.share }
             }
         }
-        // The counter is read once a second: its growth is shared out then.
+        // The counter is read every few ticks, and at once when a listener is full: its growth is shared out then.
         if let listenOverflows {
             overflows.read(listeners, &tracking, counter: listenOverflows)
             OverflowAttribution.shares(&listeners, tracking)
+            fullSinceCounterRead = false
         }
         return changed
     }
@@ -173,11 +179,14 @@ public struct ListenerTable: Sendable {
     /// zeros on the others (the kernel does not say which member a connection goes to).
     public mutating func apply(_ stats: [GroupKey: ConnectionStats]) {
         deep = stats
+        // Written only when changed, and found first (see OverflowAttribution.shares):
+        // a quiet deep look does not copy the table.
+        var changed: [(Int, ConnectionStats)] = []
         for i in listeners.indices where listeners[i].family != .unix {
             let c = listeners[i].socket == 0 ? (stats[listeners[i].groupKey] ?? ConnectionStats()) : ConnectionStats()
-            // Written only when changed: a quiet deep look does not copy the table.
-            if listeners[i].connections != c { listeners[i].connections = c }
+            if listeners[i].connections != c { changed.append((i, c)) }
         }
+        for (i, c) in changed { listeners[i].connections = c }
     }
 
     /// Puts each listener's owner (or the reason there is none) on it.
@@ -187,7 +196,15 @@ public struct ListenerTable: Sendable {
 
     /// Owners change rarely, so only what differs is written.
     public static func apply(owners: [UInt32: Result<Owner, UnattributedError>], to listeners: inout [Listener]) {
-        for i in listeners.indices {
+        // Found before anything is written (see OverflowAttribution.shares).
+        let changed = listeners.indices.filter { i in
+            switch owners[listeners[i].inode] {
+            case .success(let o): return listeners[i].owner != o || listeners[i].unattributed != nil
+            case .failure(let e): return listeners[i].owner != nil || listeners[i].unattributed != e.reason
+            case nil: return false
+            }
+        }
+        for i in changed {
             switch owners[listeners[i].inode] {
             case .success(let o):
                 if listeners[i].owner != o { listeners[i].owner = o }

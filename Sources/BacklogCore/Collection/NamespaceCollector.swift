@@ -58,15 +58,24 @@ public actor NamespaceCollector {
 
     // MARK: the daemon's fast tick
 
+    /// The counters are read every this many fast ticks when nothing is full.
+    public static let counterTicks = 4.0
+
     /// One fast tick: one LISTEN dump of TCP (both families in one walk) and one of UNIX sockets, the
-    /// counters (once a second) and sysctls (every 10 s), owners when a new lookup
-    /// came, then the snapshot. `now` is monotonic seconds. Returns the thread
-    /// CPU time it took, for the fast tick's pacing.
+    /// counters (every `counterTicks` ticks, at least once a second — and at once
+    /// when a TCP listener is full, so that overflow growth finds its listener),
+    /// sysctls (every 10 s), owners when a new lookup came, then the snapshot.
+    /// `now` is monotonic seconds; `fastInterval` the paced interval. Returns the
+    /// thread CPU time it took, for the fast tick's pacing.
     public func tick(now: Double, settings: CollectorSettings, peakWindow: Double, maxStep: Double,
                      owners: OwnerSnapshot?, deepInterval: Double?, fastInterval: Double?) -> (snapshot: Snapshot, cpuSeconds: Double) {
         let cpu0 = ThreadCPU.seconds()
         table.window = peakWindow
-        var r = read(now: now, settings: settings, maxStep: maxStep, netstatEvery: 1, sysctlsEvery: 10, cookieHold: peakWindow)
+        // Reading the counters costs a tick's worth of work at 50 listeners: when the
+        // tick is paced slower at scale, so are they (every 4th tick, as at 250 ms).
+        let netstatEvery = max(1, Self.counterTicks * (fastInterval ?? 0) * 0.99)
+        var r = read(now: now, settings: settings, maxStep: maxStep, netstatEvery: netstatEvery, sysctlsEvery: 10,
+                     cookieHold: peakWindow)
         if let owners, owners.generation != ownersApplied || r.membershipChanged {
             table.apply(owners: owners.byInode)
             ownersApplied = owners.generation
@@ -177,7 +186,7 @@ public actor NamespaceCollector {
                       sysctlsEvery: Double, cookieHold: Double) -> (readings: NamespaceReadings, membershipChanged: Bool) {
         table.begin()
         var statuses = readListeners(ports: settings.ports)
-        let (counters, netstatStatus, fresh) = readNetstat(now: now, every: netstatEvery)
+        let (counters, netstatStatus, fresh) = readNetstat(now: now, every: table.fullSinceCounterRead ? 0 : netstatEvery)
         let changed = table.finish(now: now, maxStep: maxStep,
                      listenOverflows: fresh ? counters?.value(section: "TcpExt", field: ListenCounter.listenOverflows.rawValue) : nil)
         // TCPReqQFullDoCookies, not SyncookiesSent: with tcp_syncookies=2 every SYN gets a cookie.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Counters of /proc/net/netstat (or /proc/net/snmp): every field of every section.
 /// Field names live in a layout shared between reads (they do not change while
 /// the kernel runs); each read carries only its values.
@@ -47,9 +53,28 @@ final class NetstatLayout: Sendable, Hashable {
 
 /// Header lines already parsed, by their bytes: a later read with the same
 /// header skips splitting it into names again. Use from one thread at a time.
+/// Header lines seen before, with what they parse to. A file has a handful of
+/// sections, so a list compared byte for byte (length first) beats hashing
+/// each ~2 KB header line a byte at a time on every read.
 public struct NetstatLayoutCache: Sendable {
-    var layouts: [ArraySlice<UInt8>: (name: String, layout: NetstatLayout)] = [:]
+    static let capacity = 64
+    var layouts: [(header: [UInt8], name: String, layout: NetstatLayout)] = []
     public init() {}
+
+    func find(_ line: ArraySlice<UInt8>) -> (String, NetstatLayout)? {
+        for entry in layouts where entry.header.count == line.count && !line.isEmpty {
+            let same = entry.header.withUnsafeBytes { a in
+                line.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+            }
+            if same { return (entry.name, entry.layout) }
+        }
+        return nil
+    }
+
+    mutating func insert(_ line: ArraySlice<UInt8>, _ name: String, _ layout: NetstatLayout) {
+        if layouts.count >= Self.capacity { layouts.removeAll() }
+        layouts.append((Array(line), name, layout))
+    }
 }
 
 public struct NetstatParseError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -152,7 +177,7 @@ public enum NetstatParser {
     }
 
     static func headerLayout(_ line: ArraySlice<UInt8>, line no: Int, cache: inout NetstatLayoutCache) throws(NetstatParseError) -> (String, NetstatLayout) {
-        if let hit = cache.layouts[line] { return hit }
+        if let hit = cache.find(line) { return hit }
         let (nameBytes, rest) = try splitName(line, line: no)
         let name = String(decoding: nameBytes, as: UTF8.self)
         let names = rest.split(whereSeparator: isSpace).map { String(decoding: $0, as: UTF8.self) }
@@ -160,10 +185,9 @@ public enum NetstatParser {
         for n in names where !seen.insert(n).inserted {
             throw NetstatParseError(line: no, reason: "\(name): field '\(n)' appears twice")
         }
-        let result = (name, NetstatLayout(names: names))
-        if cache.layouts.count > 64 { cache.layouts.removeAll() }
-        cache.layouts[line] = result
-        return result
+        let layout = NetstatLayout(names: names)
+        cache.insert(line, name, layout)
+        return (name, layout)
     }
 
     /// Counters are unsigned; /proc/net/snmp has a few signed fields (e.g. MaxConn = -1).
