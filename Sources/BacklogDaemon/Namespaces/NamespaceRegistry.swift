@@ -24,10 +24,12 @@ final class NamespaceRegistry: Sendable {
     private let state = Mutex(State())
     /// A join that failed for want of a capability fails again until restart; other
     /// causes may pass. Each try costs a thread, so not more often than this.
-    static let retryAfter = Duration.seconds(30)
+    static let defaultRetryAfter = Duration.seconds(30)
+    let retryAfter: Duration
     private let logger = Logger(label: "backlogd.netns")
 
-    init(host: NamespaceSlot) {
+    init(host: NamespaceSlot, retryAfter: Duration = defaultRetryAfter) {
+        self.retryAfter = retryAfter
         state.withLock { $0.open = [host] }
     }
 
@@ -64,7 +66,7 @@ final class NamespaceRegistry: Sendable {
         var failures: [String: UInt64] = [:]
         let now = ContinuousClock.now
         for ns in wanted where !ns.isHost && !have.contains(key(ns)) {
-            if let f = newFailed[ns.inode], now - f.at < Self.retryAfter { continue }
+            if let f = newFailed[ns.inode], now - f.at < retryAfter { continue }
             do throws(NetnsError) {
                 added.append(try NamespaceSlot(ns, peakWindow: peakWindow))
                 newFailed[ns.inode] = nil

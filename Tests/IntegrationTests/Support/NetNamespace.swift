@@ -8,13 +8,12 @@ import Glibc
 /// Names are unique per process and call, so tests can run in parallel.
 final class NetNamespace: @unchecked Sendable {
     let name: String
-    private static let counter = Counter()
 
     /// `tag` (letters) ends the name, so a test can pick out its own with a pattern.
     init(tag: String = "") throws {
         try requireRootImpl()
         Self.sweepOnce
-        name = "bd-test-\(getpid())-\(Self.counter.next())\(tag)"
+        name = "bd-test-\(getpid())-\(nextUniqueNumber())\(tag)"
         try run(["ip", "netns", "add", name])
         do {
             try run(["ip", "-n", name, "link", "set", "lo", "up"])
@@ -87,16 +86,6 @@ private final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
 }
 
-private final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value
-    }
-}
 
 struct POSIXFailure: Error, CustomStringConvertible {
     var what: String

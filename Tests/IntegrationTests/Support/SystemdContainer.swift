@@ -18,7 +18,6 @@ final class SystemdContainer: @unchecked Sendable {
     private let nspawn: BackgroundProcess
     /// The container's pid 1 (systemd), as this machine numbers it.
     let leader: pid_t
-    private static let counter = ContainerCounter()
 
     /// `readOnly` binds: host path → path inside.
     init(readOnly binds: [String: String] = [:]) throws {
@@ -27,7 +26,7 @@ final class SystemdContainer: @unchecked Sendable {
             throw MissingTool(tool: "systemd-nspawn", package: "systemd-container")
         }
         Self.sweepOnce
-        name = "bd-test-\(getpid())-\(Self.counter.next())"
+        name = "bd-test-\(getpid())-\(nextUniqueNumber())"
         hostDir = temporaryPath("nspawn")
         try FileManager.default.createDirectory(atPath: hostDir, withIntermediateDirectories: true)
         // A machine id of its own: without one systemd treats the boot as its
@@ -171,13 +170,3 @@ struct MissingTool: Error, CustomStringConvertible {
     var description: String { "\(tool) is missing: install the Debian package \(package) (.ci/run does)" }
 }
 
-private final class ContainerCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value
-    }
-}
