@@ -13,7 +13,7 @@ public enum TableRenderer {
         if let o = s.occupant {
             out += " (pid \(o.pid)" + (o.unit.map { ", " + printable($0) } ?? "") + ")"
         }
-        out += ", \(s.listeners.count) listeners"
+        out += ", " + counted(s.listeners.count, "listener")
         out += s.windowSeconds > 0 ? ", sampled over \(formatSeconds(s.windowSeconds))\n" : ", single dump\n"
 
         let failed = s.failedSources
@@ -49,10 +49,10 @@ public enum TableRenderer {
         }
         out += table(rows, rightAligned: [2, 3, 4, 5, 6, 7, 8, 9])
         if s.listenersLeftOut > 0 {
-            out += "(\(s.listenersLeftOut) more listeners left out by max_listeners: those with findings and the fullest are shown)\n"
+            out += "(\(counted(s.listenersLeftOut, "more listener")) left out by max_listeners: those with findings and the fullest are shown)\n"
         }
         if let dropped = s.trackingDropped, dropped > 0 {
-            out += "(\(dropped) connections were not tracked: the stall tracker was full)\n"
+            out += "(\(counted(dropped, "connection")) \(dropped == 1 ? "was" : "were") not tracked: the stall tracker was full)\n"
         }
 
         out += "\nLISTEN COUNTERS (TcpExt, /proc/net/netstat)\n"
@@ -90,34 +90,33 @@ public enum TableRenderer {
         s == s.rounded() ? "\(Int(s)) s" : "\((s * 10).rounded() / 10) s"
     }
 
-    /// Socket names are untrusted: control characters would forge table lines.
+    /// `1 listener`, `2 listeners`.
+    static func counted(_ n: some BinaryInteger, _ noun: String) -> String {
+        "\(n) \(noun)\(n == 1 ? "" : "s")"
+    }
+
+    /// Socket and process names are untrusted: control characters would forge table
+    /// lines, bidirectional controls reorder what follows (see PrintableText).
     static func printable(_ s: String) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            if u.value < 0x20 || u.value == 0x7F {
-                out += "\\x" + String(u.value, radix: 16).leftPadded(2)
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-        return out
+        PrintableText.escaped(s)
     }
 
     static func pad(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+        let w = TerminalWidth.columns(s)
+        return w >= width ? s + " " : s + String(repeating: " ", count: width - w)
     }
 
     static func table(_ rows: [[String]], rightAligned: Set<Int>) -> String {
         guard let columns = rows.map(\.count).max() else { return "" }
         var widths = [Int](repeating: 0, count: columns)
         for r in rows {
-            for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) }
+            for (i, c) in r.enumerated() { widths[i] = max(widths[i], TerminalWidth.columns(c)) }
         }
         var out = ""
         for r in rows {
             var line = ""
             for (i, c) in r.enumerated() {
-                let fill = String(repeating: " ", count: widths[i] - c.count)
+                let fill = String(repeating: " ", count: widths[i] - TerminalWidth.columns(c))
                 line += rightAligned.contains(i) ? fill + c : c + fill
                 if i < r.count - 1 { line += "  " }
             }
@@ -125,11 +124,5 @@ public enum TableRenderer {
             out += line + "\n"
         }
         return out
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(_ n: Int) -> String {
-        count >= n ? self : String(repeating: "0", count: n - count) + self
     }
 }

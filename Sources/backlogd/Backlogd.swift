@@ -80,6 +80,8 @@ struct Backlogd: ParsableCommand {
             // daemon (its default action). The daemon then handles it on a queue.
             signal(SIGHUP, SIG_IGN)
         }
+        // Before anything large is allocated or any thread started (the namespaces are counted below).
+        if !checkConfig { try requireAddressSpace(otherNamespaces: 0) }
         let effective: DaemonConfig
         do {
             effective = try settings.applied(to: try ConfigLoader.load(path: config))
@@ -94,6 +96,10 @@ struct Backlogd: ParsableCommand {
         if once {
             try runOnce(effective)
         }
+        if effective.namespaces.all {
+            let found = NetnsDiscovery().scan().namespaces
+            try requireAddressSpace(otherNamespaces: found.filter { !$0.isHost && effective.namespaces.filter.admits($0.label) }.count)
+        }
         let level = LogLevelControl(effective.logLevel)
         LoggingSystem.bootstrap { ControlledLogHandler(label: $0, control: level) }
         let status = Daemon(configPath: config, flags: settings, config: effective, logLevel: level).run()
@@ -102,6 +108,7 @@ struct Backlogd: ParsableCommand {
 
     private func runOnce(_ effective: DaemonConfig) throws {
         let (namespaces, unreadable) = try onceNamespaces(effective)
+        try requireAddressSpace(otherNamespaces: namespaces.count - 1)
         let publication: Publication
         do {
             publication = try OnceRun.collect(namespaces, window: window.seconds, settings: effective.collectorSettings,
@@ -124,6 +131,15 @@ struct Backlogd: ParsableCommand {
             StandardError.line("backlogd: could not collect: \(reasons.joined(separator: "; "))")
         }
         throw ExitCode(status)
+    }
+
+    /// Refuses to start under an address-space limit it was measured not to fit in:
+    /// a clear exit instead of an allocation failure's abort (or a hang) later.
+    private func requireAddressSpace(otherNamespaces: Int) throws {
+        guard let reason = AddressSpaceMinimum.shortfall(limitKiB: ResourceLimits.addressSpaceKiB(), daemon: !once,
+                                                         otherNamespaces: otherNamespaces) else { return }
+        StandardError.line("backlogd: \(reason)")
+        throw ExitCode(once ? OnceExitStatus.collectionFailed : 1)
     }
 
     /// backlogd's own namespace; or `--netns NAME`; or every namespace the filters admit

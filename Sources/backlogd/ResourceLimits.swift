@@ -16,6 +16,13 @@ enum ResourceLimits {
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
     }
 
+    /// The soft address-space limit (`ulimit -v`) in KiB, nil when unlimited.
+    static func addressSpaceKiB() -> Int? {
+        var lim = rlimit()
+        guard getrlimit(Int32(RLIMIT_AS.rawValue), &lim) == 0, lim.rlim_cur != rlim_t.max else { return nil }  // RLIM_INFINITY
+        return Int(clamping: lim.rlim_cur / 1024)
+    }
+
     /// At most two malloc arenas: glibc makes up to 8 per core, one per thread that
     /// allocates at the same time as another, and backlogd has a thread per watched
     /// namespace (each arena keeps its own free pages: resident memory, and 64 MiB of

@@ -31,6 +31,32 @@ import Glibc
         #expect(try run([backlogdPath(), "--check-config", "--log-level", "loud"], check: false).status == 64)
     }
 
+    /// A FIFO as the config used to hold --check-config until someone wrote to it.
+    @Test func checkConfigRefusesAFifoAtOnce() throws {
+        let fifo = temporaryPath("fifo.yaml")
+        guard mkfifo(fifo, 0o600) == 0 else { throw POSIXFailure("mkfifo \(fifo)") }
+        defer { unlink(fifo) }
+        let r = try run([backlogdPath(), "--check-config", "--config", fifo], check: false, timeout: 20)
+        #expect(r.status == 1 && r.stderr == "backlogd: config: \(fifo): not a regular file (fifo)\n", "\(r.status) \(r.stderr)")
+        // --once reads the same file the same way (its exit status for an unusable config is 3).
+        let once = try run([backlogdPath(), "--once", "--window", "0", "--config", fifo], check: false, timeout: 20)
+        #expect(once.status == 3 && once.stderr.contains("not a regular file (fifo)"), "\(once.status) \(once.stderr)")
+    }
+
+    /// /dev/zero's 1 MiB of NULs and a 1 MB line used to come back whole on stderr.
+    @Test func checkConfigErrorsAreShort() throws {
+        let zero = try run([backlogdPath(), "--check-config", "--config", "/dev/zero"], check: false, timeout: 20)
+        #expect(zero.status == 1 && zero.stderr == "backlogd: config: /dev/zero: not a regular file (character device)\n",
+                "\(zero.status) \(zero.stderr.prefix(300))")
+        let file = temporaryPath("long.yaml")
+        defer { unlink(file) }
+        try ("interval: " + String(repeating: "7", count: 1_000_000) + "s\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let long = try run([backlogdPath(), "--check-config", "--config", file], check: false, timeout: 20)
+        #expect(long.status == 1 && long.stderr.utf8.count < 250, "\(long.stderr.utf8.count) bytes: \(long.stderr.prefix(300))")
+        #expect(long.stderr == "backlogd: config: \(file):1: interval: \(String(repeating: "7", count: 80))… is out of range 10ms–60s\n",
+                "\(long.stderr.prefix(300))")
+    }
+
     @Test func onceAppliesPortFilters() throws {
         try withNamespace { ns in
             let bag = SocketBag()

@@ -46,6 +46,46 @@ import Testing
         }
     }
 
+    /// A real process names itself (prctl PR_SET_NAME) with C1 controls (NEL, CSI), a
+    /// bidi override, a wide character and an invalid byte, and holds a full listener.
+    /// The table shows the controls as `\xNN` UTF-8 bytes and keeps its columns.
+    @Test func hostileProcessNameIsEscapedAndAligned() throws {
+        try withNamespace { ns in
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            func holder(_ name: [UInt8]) throws -> (BackgroundProcess, UInt16) {
+                let p = try BackgroundProcess(["python3", "-c", """
+                    import ctypes, socket, sys, time
+                    ctypes.CDLL(None).prctl(15, bytes.fromhex(sys.argv[1]), 0, 0, 0)
+                    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+                    print("ready", s.getsockname()[1], flush=True); time.sleep(300)
+                    """, name.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()], in: ns)
+                try waitUntil("the listener") { p.log.contains("ready ") || p.poll() != nil }
+                let port = try #require(p.log.split(separator: " ").last.flatMap { UInt16($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+                _ = try ns.enter { try TestSockets.connectTCP("127.0.0.1", port: port, bag: bag) }
+                return (p, port)
+            }
+            let hostile: [UInt8] = [0x78, 0xC2, 0x85, 0xC2, 0x9B, 0xE2, 0x80, 0xAE, 0xE4, 0xBD, 0xA0, 0xFF, 0x79]
+            let (evil, evilPort) = try holder(hostile)
+            defer { evil.stop() }
+            let (plain, plainPort) = try holder(Array("plain".utf8))
+            defer { plain.stop() }
+            var table = ""
+            try waitUntil("both queues full, with their owners") {
+                table = try ns.exec([backlogdPath(), "--once", "--window", "0"], check: false).stdout
+                return table.split(separator: "\n").filter { $0.hasPrefix("tcp") && $0.hasSuffix("FULL") && $0.contains("]") }.count == 2
+            }
+            let rows = table.split(separator: "\n").filter { $0.hasPrefix("tcp") }
+            let evilRow = try #require(rows.first { $0.contains(":\(evilPort) ") })
+            #expect(evilRow.contains(#"x\xc2\x85\xc2\x9b\xe2\x80\xae你\#u{FFFD}y[\#(evil.pid)]"#), "\(table)")
+            #expect(rows.contains { $0.contains("plain[\(plain.pid)]") && $0.contains(":\(plainPort) ") }, "\(table)")
+            #expect(!table.unicodeScalars.contains { (0x80...0x9F).contains($0.value) || $0.value == 0x202E }, "\(table)")
+            // FULL ends both rows at the same terminal column (你 is two columns).
+            func columns(_ s: Substring) -> Int { s.unicodeScalars.reduce(0) { $0 + ($1.value == 0x4F60 ? 2 : 1) } }
+            #expect(columns(evilRow) == columns(rows.first { $0.contains(":\(plainPort) ") }!), "\(table)")
+        }
+    }
+
     @Test func helpVersionAndBadFlags() throws {
         let help = try run([backlogdPath(), "--help"])
         for word in ["--once", "--format", "--window", "--version", "table", "json", "prometheus", "Exit status",

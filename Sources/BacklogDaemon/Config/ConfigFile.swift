@@ -11,11 +11,11 @@ public enum ConfigFile {
         do {
             root = try Yams.compose(yaml: text)
         } catch YamlError.duplicatedKeysInMapping(let keys, let context) {
-            throw ConfigError(key: keys.joined(separator: ", "), line: context.mark.line, "duplicate key (this is its first line)")
+            throw ConfigError(key: keys.map { PrintableText.quoted($0) }.joined(separator: ", "), line: context.mark.line, "duplicate key (this is its first line)")
         } catch let e as YamlError {
             throw ConfigError(key: nil, line: Self.line(of: e), "not valid YAML: \(Self.problem(of: e))")
         } catch {
-            throw ConfigError(key: nil, line: nil, "not valid YAML: \(error)")
+            throw ConfigError(key: nil, line: nil, "not valid YAML: \(PrintableText.quoted("\(error)"))")
         }
         var config = DaemonConfig()
         // An empty file, or one with only comments, means the defaults.
@@ -97,15 +97,24 @@ public enum ConfigFile {
     static func line(of e: YamlError) -> Int? {
         switch e {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        case .reader(_, let offset?, _, let yaml): yaml.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
         default: nil
         }
+    }
+
+    /// The problem alone: Yams' own description quotes the offending line whole.
+    /// `U+0000`: how a reader error names the character it stopped at (never the character itself).
+    static func codePoint(_ value: Int32) -> String {
+        let hex = String(value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     static func problem(of e: YamlError) -> String {
         switch e {
         case .scanner(let c, let p, _, _), .parser(let c, let p, _, _), .composer(let c, let p, _, _):
             c.map { "\(p) \($0.text)" } ?? p
-        default: "\(e)"
+        case .reader(let p, _, let value, _): value >= 0 ? "\(p) (character \(codePoint(value)))" : p
+        default: PrintableText.quoted("\(e)")
         }
     }
 }

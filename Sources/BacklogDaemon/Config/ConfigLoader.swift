@@ -12,11 +12,18 @@ public enum ConfigLoader {
         let file = path ?? DaemonConfig.defaultPath
         let bytes: [UInt8]
         do {
-            bytes = try ProcFile.read(file, limit: 1 << 20)
-        } catch let e as ProcFileError where e.errno == ENOENT && path == nil {
-            return DaemonConfig()
+            bytes = try ConfigFileReader.read(file)
         } catch {
-            throw ConfigError(key: nil, line: nil, "cannot read: \(errorText(error))", file: file)
+            switch error {
+            case .system(ENOENT) where path == nil:
+                return DaemonConfig()
+            case .system(let e):
+                throw ConfigError(key: nil, line: nil, "cannot read: \(String(cString: strerror(e)))", file: file)
+            case .notRegular(let kind):
+                throw ConfigError(key: nil, line: nil, "not a regular file (\(kind))", file: file)
+            case .tooLarge:
+                throw ConfigError(key: nil, line: nil, "larger than 1 MiB limit (\(ConfigFileReader.limit) bytes)", file: file)
+            }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(key: nil, line: nil, "not UTF-8 text", file: file)
@@ -28,10 +35,5 @@ public enum ConfigLoader {
             e.file = file
             throw e
         }
-    }
-
-    static func errorText(_ error: any Error) -> String {
-        if let e = error as? ProcFileError { return String(cString: strerror(e.errno)) }
-        return "\(error)"
     }
 }

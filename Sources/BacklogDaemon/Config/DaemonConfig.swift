@@ -96,10 +96,12 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
         self.file = file
     }
 
+    /// Keys and values in it come from the file: escaped and cut (each quoted value is
+    /// cut at 80 characters where it is quoted; this bounds the whole as well).
     public var description: String {
-        var prefix = file ?? ""
+        var prefix = file.map(PrintableText.escaped) ?? ""
         if let line { prefix += prefix.isEmpty ? "line \(line)" : ":\(line)" }
-        let keyPart = key.map { "\($0): " } ?? ""
-        return (prefix.isEmpty ? "" : prefix + ": ") + keyPart + message
+        let keyPart = key.map { "\(PrintableText.quoted($0)): " } ?? ""
+        return (prefix.isEmpty ? "" : prefix + ": ") + keyPart + PrintableText.quoted(message, limit: 400)
     }
 }

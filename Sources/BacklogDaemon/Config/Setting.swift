@@ -46,6 +46,9 @@ public struct SettingError: Error, Sendable {
 
 // The kinds of value, each with its reading and checks.
 extension Setting {
+    /// A value as an error quotes it: escaped, at most 80 characters.
+    static func quote(_ s: String) -> String { "'" + PrintableText.quoted(s) + "'" }
+
     static func one(_ texts: [String]) throws(SettingError) -> String {
         guard texts.count == 1 else { throw SettingError("expected a single value") }
         return texts[0]
@@ -55,9 +58,9 @@ extension Setting {
                          in range: ClosedRange<Double>, _ about: String) -> Setting {
         Setting(key: key, flag: flag, valueName: "duration", about: about, isList: false, read: { texts, c throws(SettingError) in
             let s = try one(texts)
-            guard let v = DurationText.seconds(s) else { throw SettingError("'\(s)' is not a duration (e.g. 250ms, 15s, 1m)") }
+            guard let v = DurationText.seconds(s) else { throw SettingError("\(quote(s)) is not a duration (e.g. 250ms, 15s, 1m)") }
             guard range.contains(v) else {
-                throw SettingError("\(s) is out of range \(DurationText.text(range.lowerBound))–\(DurationText.text(range.upperBound))")
+                throw SettingError("\(PrintableText.quoted(s)) is out of range \(DurationText.text(range.lowerBound))–\(DurationText.text(range.upperBound))")
             }
             c[keyPath: path] = v
         }, show: { DurationText.text($0[keyPath: path]) })
@@ -68,9 +71,9 @@ extension Setting {
         Setting(key: key, flag: flag, valueName: "fraction", about: about, isList: false, read: { texts, c throws(SettingError) in
             let s = try one(texts)
             guard s.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(s) else {
-                throw SettingError("'\(s)' is not a number (e.g. 0.8)")
+                throw SettingError("\(quote(s)) is not a number (e.g. 0.8)")
             }
-            guard range.contains(v) else { throw SettingError("\(s) is out of range \(range.lowerBound)–\(range.upperBound)") }
+            guard range.contains(v) else { throw SettingError("\(PrintableText.quoted(s)) is out of range \(range.lowerBound)–\(range.upperBound)") }
             c[keyPath: path] = v
         }, show: { "\($0[keyPath: path])" })
     }
@@ -90,7 +93,7 @@ extension Setting {
     }
 
     static func wholeNumber(_ s: String, in range: ClosedRange<Int>) throws(SettingError) -> Int {
-        guard s.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(s) else { throw SettingError("'\(s)' is not a whole number") }
+        guard s.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(s) else { throw SettingError("\(quote(s)) is not a whole number") }
         guard range.contains(v) else { throw SettingError("\(v) is out of range \(range.lowerBound)–\(range.upperBound)") }
         return v
     }
@@ -100,7 +103,7 @@ extension Setting {
             switch try one(texts) {
             case "true": c[keyPath: path] = true
             case "false": c[keyPath: path] = false
-            case let s: throw SettingError("'\(s)' is not true or false")
+            case let s: throw SettingError("\(quote(s)) is not true or false")
             }
         }, show: { "\($0[keyPath: path])" })
     }
@@ -116,7 +119,7 @@ extension Setting {
         Setting(key: key, flag: flag, valueName: "port[-port]", about: about, isList: true, read: { texts, c throws(SettingError) in
             var out: [ClosedRange<UInt16>] = []
             for (i, s) in texts.enumerated() {
-                guard let r = PortRangeText.parse(s) else { throw SettingError("'\(s)' is not a port or a range (e.g. 80, 8000-8099)", item: i) }
+                guard let r = PortRangeText.parse(s) else { throw SettingError("\(quote(s)) is not a port or a range (e.g. 80, 8000-8099)", item: i) }
                 out.append(r)
             }
             c[keyPath: path] = out
@@ -129,7 +132,7 @@ extension Setting {
             for (i, s) in texts.enumerated() {
                 guard let a = ListenAddress(s) else {
                     let p = DaemonConfig.defaultPort
-                    throw SettingError("'\(s)' is not HOST:PORT (e.g. 127.0.0.1:\(p), [::1]:\(p), :\(p))", item: i)
+                    throw SettingError("\(quote(s)) is not HOST:PORT (e.g. 127.0.0.1:\(p), [::1]:\(p), :\(p))", item: i)
                 }
                 out.append(a)
             }
@@ -142,7 +145,7 @@ extension Setting {
         Setting(key: "log_level", flag: "log-level", valueName: "level", about: about, isList: false, read: { texts, c throws(SettingError) in
             let s = try one(texts)
             guard let level = Logger.Level(rawValue: s) else {
-                throw SettingError("'\(s)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw SettingError("\(quote(s)) is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             c.logLevel = level
         }, show: { $0.logLevel.rawValue })

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Reads the config file's bytes without ever blocking or reading without bound:
+/// a FIFO would hold `--check-config`, a reload (and with it SIGTERM) until
+/// someone writes to it, and a device such as /dev/zero never ends.
+enum ConfigFileReader {
+    /// Larger files are refused, never parsed from a cut read.
+    static let limit = 1 << 20
+
+    enum Failure: Error {
+        /// open(2) or read(2) failed.
+        case system(Int32)
+        case notRegular(String)
+        case tooLarge
+    }
+
+    static func read(_ path: String) throws(Failure) -> [UInt8] {
+        // O_NONBLOCK: opening a FIFO returns at once (a write lease cannot hold it either);
+        // O_NOCTTY: a terminal named as the config does not become ours.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        if fd < 0 { throw .system(errno) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw .system(errno) }
+        if st.st_mode & S_IFMT != S_IFREG { throw .notRegular(kind(st.st_mode)) }
+        // Up to one byte past the limit: the bytes actually read decide (files in /proc say size 0).
+        var out = [UInt8](repeating: 0, count: limit + 1)
+        var used = 0
+        while used < out.count {
+            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + used, $0.count - used) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system(errno)
+            }
+            if n == 0 { break }
+            used += n
+        }
+        if used > limit { throw .tooLarge }
+        out.removeSubrange(used...)
+        return out
+    }
+
+    static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "fifo"
+        case S_IFCHR: "character device"
+        case S_IFBLK: "block device"
+        case S_IFDIR: "directory"
+        case S_IFSOCK: "socket"
+        default: "mode \(String(mode & S_IFMT, radix: 8))"
+        }
+    }
+}
