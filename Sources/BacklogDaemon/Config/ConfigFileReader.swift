@@ -10,6 +10,8 @@ import Musl
 enum ConfigFileReader {
     /// Larger files are refused, never parsed from a cut read.
     static let limit = 1 << 20
+    /// Device 1:3, as makedev(1, 3) encodes it (major << 8 | minor for small numbers).
+    static let devNull: dev_t = (1 << 8) | 3
 
     enum Failure: Error {
         /// open(2) or read(2) failed.
@@ -26,6 +28,8 @@ enum ConfigFileReader {
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw .system(errno) }
+        // /dev/null is the usual way to say "no file, defaults": read as empty.
+        if st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == Self.devNull { return [] }
         if st.st_mode & S_IFMT != S_IFREG { throw .notRegular(kind(st.st_mode)) }
         // Up to one byte past the limit: the bytes actually read decide (files in /proc say size 0).
         var out = [UInt8](repeating: 0, count: limit + 1)
