@@ -9,7 +9,7 @@ import CFuzzerDriver
 // runs, before libFuzzer reads its flags and inputs.
 let selected = Harness.fromEnvironment()
 var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
 exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
     selected.run(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
     return 0
