@@ -9,6 +9,8 @@ import Musl
 /// (`check` stops the process so libFuzzer saves the input).
 struct Harness: Sendable {
     let name: String
+    /// libFuzzer's -max_len unless given: bytes past it only slow a harness down.
+    var maxLength: Int? = nil
     let run: @Sendable (UnsafeRawBufferPointer) -> Void
 
     /// The harness named by BACKLOGD_FUZZ_HARNESS; `list` prints the names and exits.

@@ -49,7 +49,8 @@ extension Harness {
             guard let text = String(validating: bytes, as: UTF8.self) else { return }
             _ = try? ConfigFile.parse(text)
         },
-        // Raw request bytes through the HTTP request-head guard (RequestHeadHarness.swift).
-        Harness(name: "request-head", run: RequestHeadHarness.run),
+        // Raw request bytes through the HTTP request-head guard (RequestHeadHarness.swift);
+        // a few heads' worth, as its caps are small.
+        Harness(name: "request-head", maxLength: 1024, run: RequestHeadHarness.run),
     ]
 }
