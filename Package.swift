@@ -103,3 +103,28 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The fuzz driver (fuzz/README.md) exists only in fuzz/run's build, which sets
+// BACKLOGD_FUZZ=1 and the fuzzer flags in its own scratch path: the normal
+// build and test never compile it.
+if Context.environment["BACKLOGD_FUZZ"] == "1" {
+    package.targets.append(.target(name: "CFuzzerDriver", path: "fuzz/Sources/CFuzzerDriver"))
+    package.targets.append(.executableTarget(
+        name: "backlogd-fuzz",
+        dependencies: [
+            "BacklogCore", "CSockDiag", "BacklogDaemon", "BacklogHTTP", "CFuzzerDriver",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        path: "fuzz/Sources/backlogd-fuzz"
+    ))
+}
+
+// The sanitizer runs (.ci/sanitize) build only the unit-test targets and what they
+// test: BACKLOGD_UNIT_TESTS_ONLY=1 leaves out the executables and the integration
+// tests (those run the real binary, set rlimits, and are many times slower under TSan).
+if Context.environment["BACKLOGD_UNIT_TESTS_ONLY"] == "1" {
+    let left = ["backlogd", "backlogd-bench", "backlogd-floor", "CProcess", "IntegrationTests"]
+    package.targets.removeAll { left.contains($0.name) }
+    package.products.removeAll { $0.name == "backlogd" }
+}

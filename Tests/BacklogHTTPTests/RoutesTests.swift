@@ -90,6 +90,8 @@ import Testing
     @Test func metricsPlainWithTheConnectionCounters() throws {
         let connections = ConnectionRegistry()
         let client = EmbeddedChannel()
+        // Closed at the end: the registry's close callback and the channel hold each other.
+        defer { _ = try? client.finish(acceptAlreadyClosed: true) }
         guard case .admitted = connections.admit(client, cap: 10) else { Issue.record("not admitted"); return }
         let r = Self.routes(publish: true, connections: connections)
         let reply = Self.get(r, "/metrics?debug=1")

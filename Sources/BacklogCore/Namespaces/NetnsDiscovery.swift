@@ -91,7 +91,7 @@ public struct NetnsDiscovery: Sendable {
         defer { closedir(d) }
         var out: [String] = []
         while let e = readdir(d) {
-            out.append(withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+            out.append(DirectoryEntry.name(e))
         }
         return out
     }

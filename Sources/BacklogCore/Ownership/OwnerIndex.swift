@@ -147,7 +147,7 @@ public final class OwnerIndex {
         defer { closedir(dir) }
         var out: [Int32] = []
         while let e = readdir(dir) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = DirectoryEntry.name(e)
             if let pid = Int32(name) { out.append(pid) }
         }
         return out.sorted()
@@ -168,7 +168,7 @@ public final class OwnerIndex {
             // 200k of them must not hold the scan far past its budget.
             if let deadline, read % 256 == 0, ContinuousClock.now > deadline { return .cutShort }
             read += 1
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = DirectoryEntry.name(e)
             guard name.first != "." else { continue }
             let n = readlink("\(path)/\(name)", &link, link.count - 1)
             if n < 0 {
