@@ -130,4 +130,31 @@ import Testing
         #expect(ListenAddress("1.2.3.4:65536") == nil && ListenAddress("1.2.3.4") == nil && ListenAddress("[::1]80") == nil)
         #expect(PortRangeText.parse("22") == 22...22 && PortRangeText.parse("1-2") == 1...2 && PortRangeText.parse("1-") == nil)
     }
+
+    /// Found by the config fuzzer: nested complex keys made Yams' duplicate-key check
+    /// run for minutes (the -x2 file: > 100 s). Refused before Yams sees them.
+    @Test(.timeLimit(.minutes(1))) func complexKeysAreRefusedBeforeYams() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../fuzz/corpus/config").standardized
+        for name in ["config-yams-nested-complex-keys.yaml", "config-yams-nested-complex-keys-x2.yaml"] {
+            let text = try String(contentsOf: corpus.appendingPathComponent(name), encoding: .utf8)
+            #expect(throws: ConfigError.self, "\(name)") { try ConfigFile.parse(text) }
+            do { _ = try ConfigFile.parse(text) } catch {
+                #expect(error.message.contains("complex keys"), "\(error)")
+            }
+        }
+        #expect(throws: ConfigError.self) { try ConfigFile.parse("? interval\n: 1s\n") }
+        #expect(throws: ConfigError.self) { try ConfigFile.parse("processes:\n  include: [[[[[[[[[x]]]]]]]]]\n") }
+        // `?` in patterns, quoted, after a comment mark or inside a word, is no key indicator.
+        let c = try ConfigFile.parse("""
+            # a comment ? with a question
+            processes:
+              include: ["web? x", 'a ? b', web?]
+              exclude:
+                - db?
+                - "\\" ? "
+            """)
+        #expect(c.selection.processes.include == ["web? x", "a ? b", "web?"])
+        #expect(c.selection.processes.exclude == ["db?", "\" ? "])
+    }
 }

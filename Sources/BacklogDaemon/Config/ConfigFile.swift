@@ -7,6 +7,7 @@ import Yams
 public enum ConfigFile {
     /// Parses YAML text; an empty document gives the defaults.
     public static func parse(_ text: String) throws(ConfigError) -> DaemonConfig {
+        try YAMLShapeGuard.check(text)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
