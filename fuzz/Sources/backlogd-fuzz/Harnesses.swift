@@ -12,13 +12,13 @@ import CSockDiag
 extension Harness {
     static let all: [Harness] = [
         // One inet_diag message as the shim's dump loop hands it over, then the
-        // record as TCPListenerSource turns it into a listener.
+        // record as the ListenerTable turns it into a listener.
         Harness(name: "tcp-message") { bytes in
             var rec = bd_tcp_record()
             guard bd_parse_tcp_message(bytes.baseAddress, bytes.count, &rec) == 0 else { return }
             check(rec.family == UInt8(AF_INET) || rec.family == UInt8(AF_INET6), "family \(rec.family)")
             check((-1...1).contains(rec.v6only), "v6only \(rec.v6only)")
-            let l = TCPListenerSource().listener(from: rec)
+            let l = ListenerTable.listener(netns: "fuzz", from: rec)
             check(!l.address.isEmpty, "empty address")
         },
         // One unix_diag message, then the record as UnixListenerSource names it.
