@@ -18,10 +18,17 @@ public enum ProcFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw ProcFileError(path: path, errno: errno) }
         defer { close(fd) }
+        return try read(fd: fd, path: path, limit: limit)
+    }
+
+    /// The same from an open descriptor (the caller checked what it is); at most
+    /// `limit` bytes, so a caller that must refuse larger files asks for one more.
+    public static func read(fd: Int32, path: String, limit: Int) throws(ProcFileError) -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while out.count < limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let want = min(chunk.count, limit - out.count)
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw ProcFileError(path: path, errno: errno)

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import BacklogCore
 
 /// Reads the config file's bytes without ever blocking or reading without bound:
 /// a FIFO would hold `--check-config`, a reload (and with it SIGTERM) until
@@ -32,20 +33,14 @@ enum ConfigFileReader {
         if st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == Self.devNull { return [] }
         if st.st_mode & S_IFMT != S_IFREG { throw .notRegular(kind(st.st_mode)) }
         // Up to one byte past the limit: the bytes actually read decide (files in /proc say size 0).
-        var out = [UInt8](repeating: 0, count: limit + 1)
-        var used = 0
-        while used < out.count {
-            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + used, $0.count - used) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .system(errno)
-            }
-            if n == 0 { break }
-            used += n
+        let bytes: [UInt8]
+        do {
+            bytes = try ProcFile.read(fd: fd, path: path, limit: limit + 1)
+        } catch {
+            throw .system(error.errno)
         }
-        if used > limit { throw .tooLarge }
-        out.removeSubrange(used...)
-        return out
+        if bytes.count > limit { throw .tooLarge }
+        return bytes
     }
 
     static func kind(_ mode: mode_t) -> String {
