@@ -45,6 +45,10 @@ public final class DeepCollector {
     private var previousUnaccepted: [GroupKey: Set<UInt64>] = [:]
     private var lastGood: DeepResult?
     private var lastCount = 0
+    /// Kept between dumps (its storage is reused); moved out while a dump runs.
+    private var cookies = CookieSet()
+    /// Where CookieSet.touch's result goes (so its loads are kept).
+    private var cookieTouch: UInt64 = 0
     private var errorsTotal: UInt64 = 0
     private var lastSuccess: Double?
 
@@ -84,15 +88,20 @@ public final class DeepCollector {
             do {
                 let sock = try socket.get()
                 let before = sock.malformedMessages
-                var seen = Set<UInt64>(minimumCapacity: lastCount)
+                var seen = CookieSet()
+                var warm: UInt64 = 0
+                swap(&seen, &cookies)
+                seen.reset(expecting: lastCount)
+                defer { swap(&seen, &cookies) }
                 // Past the bytecode's port limit, ask for every port and match in Swift.
                 let filter = ports.count <= Int(BD_MAX_FILTER_PORTS) ? ports : []
                 try await sock.dumpTCP(family: SockDiagSocket.bothFamilies,
                                        states: TCPStates.synRecv | TCPStates.established | TCPStates.closeWait,
                                        ports: filter, yieldEvery: Self.yieldEvery) { batch in
+                    warm ^= seen.touch(batch.lazy.map(\.cookie))
                     for rec in batch {
                         // A dump is not a snapshot: a socket can be seen twice.
-                        guard seen.insert(rec.cookie).inserted else { continue }
+                        guard seen.insert(rec.cookie) else { continue }
                         fold(rec, matcher: matcher, full: full, into: &stats, unaccepted: &unaccepted, now: now)
                     }
                 } slice: { starting in
@@ -100,6 +109,7 @@ public final class DeepCollector {
                     if starting { sliceStart = t } else { cpu += t - sliceStart }
                 }
                 records = seen.count
+                cookieTouch = warm
                 skipped = sock.malformedMessages - before
                 if skipped > 0 { error = "\(skipped) malformed netlink messages skipped; connections may be missing" }
             } catch let e {
