@@ -49,8 +49,10 @@ public final class CollectionLoop: Sendable {
     ) throws(NetnsError) {
         let host = WatchedNamespace(label: WatchedNamespace.hostLabel, inode: NetnsInode.ofProcess() ?? 0, path: nil)
         registry = NamespaceRegistry(host: try NamespaceSlot(host, peakWindow: settings.peakWindow))
-        deep = try DeepLoop(registry: registry, settings: settings)
-        ticker = try FastTicker(settings: settings, registry: registry, deep: deep, publish: publish, afterTick: afterTick)
+        let tickerThread = try NetnsThread.own()
+        deep = try DeepLoop(registry: registry, settings: settings, alsoMetered: [tickerThread])
+        ticker = FastTicker(thread: tickerThread, settings: settings, registry: registry, deep: deep,
+                            publish: publish, afterTick: afterTick)
     }
 
     public func start() {
@@ -94,9 +96,9 @@ actor FastTicker {
     private let publish: @Sendable (Publication) -> Void
     private let afterTick: @Sendable (Publication) -> Void
 
-    init(settings: CollectionLoop.Settings, registry: NamespaceRegistry, deep: DeepLoop,
-         publish: @escaping @Sendable (Publication) -> Void, afterTick: @escaping @Sendable (Publication) -> Void) throws(NetnsError) {
-        thread = try NetnsThread.own()
+    init(thread: NetnsThread, settings: CollectionLoop.Settings, registry: NamespaceRegistry, deep: DeepLoop,
+         publish: @escaping @Sendable (Publication) -> Void, afterTick: @escaping @Sendable (Publication) -> Void) {
+        self.thread = thread
         initialInterval = settings.interval
         self.settings = settings
         self.pacing = FastPacing(interval: settings.interval, budget: settings.fastCPUBudget)

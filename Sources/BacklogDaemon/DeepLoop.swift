@@ -6,13 +6,15 @@ import Synchronization
 /// namespace's collector dump SYN-RECV / ESTABLISHED / CLOSE_WAIT for the ports
 /// that listen, looks up the owners of new listeners, then waits
 /// max(min interval, CPU cost / budget): every second on a small host, tens of
-/// seconds on one with hundreds of thousands of sockets.
+/// seconds on one with hundreds of thousands of sockets. The budget is
+/// `deep.cpu_budget`, less what the fast tick spends over its own (DeepBudget).
 final class DeepLoop: Sendable {
     private let worker: DeepWorker
     private let running = Mutex<Task<Void, Never>?>(nil)
 
-    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings) throws(NetnsError) {
-        worker = try DeepWorker(registry: registry, settings: settings)
+    /// `alsoMetered`: collection threads other than the namespaces' (the fast loop's).
+    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread]) throws(NetnsError) {
+        worker = try DeepWorker(registry: registry, settings: settings, alsoMetered: alsoMetered)
     }
 
     /// The deep tick's interval and the latest owner lookup, for the fast tick.
@@ -54,11 +56,14 @@ actor DeepWorker {
     private let discovery = NetnsDiscovery()
     private let owners = OwnerIndex()
     private var lookups: UInt64 = 0
+    private let alsoMetered: [NetnsThread]
+    private var budget = DeepBudget()
 
-    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings) throws(NetnsError) {
+    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread]) throws(NetnsError) {
         thread = try NetnsThread.own()
         self.registry = registry
         self.settings = settings
+        self.alsoMetered = alsoMetered
     }
 
     deinit { thread.stop() }
@@ -107,7 +112,13 @@ actor DeepWorker {
             resolved.generation = lookups
         }
         cpu += ThreadCPU.seconds() - cpu1
-        let interval = max(s.deepMinInterval, cpu / max(s.deepCPUBudget, 1e-6))
+        // This thread is inside a job (its cpuSeconds is from the last one): read its clock.
+        let threads = registry.current.map { (id: ObjectIdentifier($0.collector), cpu: $0.collector.threadCPUSeconds) }
+            + alsoMetered.map { (id: ObjectIdentifier($0), cpu: $0.cpuSeconds) }
+            + [(id: ObjectIdentifier(thread), cpu: ThreadCPU.seconds())]
+        budget.record(threads: threads, deepCPU: cpu, now: now)
+        let share = budget.budget(deep: s.deepCPUBudget, fast: s.fastCPUBudget)
+        let interval = max(s.deepMinInterval, cpu / max(share, 1e-6))
         latest.withLock { $0 = (interval, resolved) }
         return interval
     }

@@ -20,6 +20,8 @@ public actor NamespaceCollector {
     private nonisolated let thread: NetnsThread
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
+    /// The namespace thread's CPU seconds as of its last job (NetnsThread.cpuSeconds).
+    public nonisolated var threadCPUSeconds: Double { thread.cpuSeconds }
 
     private var fastSocket: Result<SockDiagSocket, SockDiagError>?
     private var deepCollector: DeepCollector?
@@ -64,7 +66,7 @@ public actor NamespaceCollector {
     /// One fast tick: one LISTEN dump of TCP (both families in one walk) and one of UNIX sockets, the
     /// counters (every `counterTicks` ticks, at least once a second — and at once
     /// when a TCP listener is full, so that overflow growth finds its listener),
-    /// sysctls (every 10 s), owners when a new lookup came, then the snapshot.
+    /// sysctls (every 40 ticks, at least every 10 s), owners when a new lookup came, then the snapshot.
     /// `now` is monotonic seconds; `fastInterval` the paced interval. Returns the
     /// thread CPU time it took, for the fast tick's pacing.
     public func tick(now: Double, settings: CollectorSettings, peakWindow: Double, maxStep: Double,
@@ -74,7 +76,9 @@ public actor NamespaceCollector {
         // Reading the counters costs a tick's worth of work at 50 listeners: when the
         // tick is paced slower at scale, so are they (every 4th tick, as at 250 ms).
         let netstatEvery = max(1, Self.counterTicks * (fastInterval ?? 0) * 0.99)
-        var r = read(now: now, settings: settings, maxStep: maxStep, netstatEvery: netstatEvery, sysctlsEvery: 10,
+        // Sysctls likewise: every 10 s at 250 ms; at 2 s, with a hundred namespaces, every 80 s.
+        let sysctlsEvery = max(10, 40 * (fastInterval ?? 0))
+        var r = read(now: now, settings: settings, maxStep: maxStep, netstatEvery: netstatEvery, sysctlsEvery: sysctlsEvery,
                      cookieHold: peakWindow)
         if let owners, owners.generation != ownersApplied || r.membershipChanged {
             table.apply(owners: owners.byInode)

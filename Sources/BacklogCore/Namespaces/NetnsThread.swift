@@ -19,6 +19,13 @@ import Synchronization
 public final class NetnsThread: SerialExecutor, TaskExecutor, Sendable {
     private let jobs = Mutex<(queue: [@Sendable () -> Void], stopping: Bool)>(([], false))
     private let pending = DispatchSemaphore(value: 0)
+    /// The thread's CPU seconds (a Double's bits) when it last finished a job.
+    private let cpuBits = Atomic<UInt64>(0)
+
+    /// CPU seconds (user + system) the thread had used when it last finished a
+    /// job, its wake-ups included: what collection costs in all, for the deep
+    /// tick's share of the budgets (DeepWorker). One clock read per job.
+    public var cpuSeconds: Double { Double(bitPattern: cpuBits.load(ordering: .relaxed)) }
 
     /// Starts a thread, moves it into the namespace open at `path`
     /// (/run/netns/NAME or /proc/PID/ns/net) and checks it is the one with
@@ -97,6 +104,7 @@ public final class NetnsThread: SerialExecutor, TaskExecutor, Sendable {
             }
             if let next {
                 next()
+                cpuBits.store(ThreadCPU.seconds().bitPattern, ordering: .relaxed)
                 continue
             }
             if jobs.withLock({ $0.stopping }) { return }
