@@ -34,7 +34,7 @@ public enum SettingsTable {
         .duration("deep.min_interval", flag: "deep-min-interval", \.deepMinInterval, in: 0.1...3600,
                   "The deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT) runs at most this often"),
         .fraction("deep.cpu_budget", flag: "deep-cpu-budget", \.deepCPUBudget, in: 0.0001...1,
-                  "Fraction of one core the deep tick may use on average; its interval grows to keep within it"),
+                  "Fraction of one core the deep tick may use on average; its interval grows to keep within it (less, down to a quarter, when the fast tick spends more than its own budget)"),
         .fraction("thresholds.near_full_ratio", flag: "near-full-ratio", \.thresholds.nearFullRatio, in: 0.01...1,
                   "accept_queue_near_full from this fraction of max"),
         .duration("thresholds.not_accepting_after", flag: "not-accepting-after", \.thresholds.notAcceptingAfter, in: 0...3600,
