@@ -22,6 +22,9 @@ public actor NamespaceCollector {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
     /// The namespace thread's CPU seconds as of its last job (NetnsThread.cpuSeconds).
     public nonisolated var threadCPUSeconds: Double { thread.cpuSeconds }
+    /// The namespace thread as a task executor: a task that calls into this actor and
+    /// does a little around it runs wholly there, without hops to Swift's shared pool.
+    public nonisolated var taskExecutor: any TaskExecutor { thread }
 
     private var fastSocket: Result<SockDiagSocket, SockDiagError>?
     private var deepCollector: DeepCollector?

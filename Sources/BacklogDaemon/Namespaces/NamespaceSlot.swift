@@ -39,7 +39,8 @@ final class NamespaceSlot: Sendable {
             done()
             return
         }
-        Task { [collector] in
+        // On the namespace's own thread: no hop to the shared pool and back per namespace and tick.
+        Task(executorPreference: collector.taskExecutor) { [collector, self] in
             let s = r.settings
             let (snapshot, cpu) = await collector.tick(
                 now: r.now, settings: s.collector, peakWindow: s.peakWindow, maxStep: max(r.fastInterval * 4, 1),
