@@ -4,7 +4,8 @@ import Testing
 
 /// The daemon's fast tick reads TcpExt every 4th tick when nothing is full (8 s
 /// apart when paced to 2 s), and at once at a tick that sees a TCP listener
-/// full, so that overflow growth is read while its listener is still full.
+/// full, so that overflow growth is read while its listener is still full;
+/// the sysctls every 40th tick.
 @Suite struct CounterCadenceTests {
     struct Tick: Sendable {
         var overflows: UInt64?
@@ -60,6 +61,32 @@ import Testing
             let quiet = try tick(10)
             #expect(try tick(14).readAt == quiet.readAt)
             #expect(try tick(15.5).readAt != quiet.readAt)
+        }
+    }
+
+    /// Sysctls every 40 ticks, at least every 10 s: 10 s at 250 ms, 80 s when paced to 2 s.
+    @Test func sysctlsAreReadEveryFortiethPacedTick() throws {
+        try withNamespace { ns in
+            let path = "/run/netns/\(ns.name)"
+            let watched = WatchedNamespace(label: ns.name, inode: NetnsInode.of(path: path) ?? 0, path: path)
+            let collector = try NamespaceCollector(watched)
+            let readAt = { @Sendable (now: Double, interval: Double) throws -> Double? in
+                try BlockingWait.run {
+                    let (s, _) = await collector.tick(now: now, settings: CollectorSettings(), peakWindow: 15, maxStep: 8,
+                                                      owners: nil, deepInterval: nil, fastInterval: interval)
+                    return s.sources.first { $0.name == "sysctl" }?.lastSuccess
+                }
+            }
+            let first = try readAt(0, 2)
+            #expect(first != nil)
+            for now in [2.0, 10, 40, 79] {
+                #expect(try readAt(now, 2) == first, "read again at \(now) s")
+            }
+            let second = try readAt(80.5, 2)
+            #expect(second != first)
+            // Back at 250 ms: every 10 s.
+            #expect(try readAt(89, 0.25) == second)
+            #expect(try readAt(91, 0.25) != second)
         }
     }
 }
