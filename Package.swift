@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "BacklogDaemon",
             dependencies: [
-                "BacklogCore",
+                "BacklogCore", "BacklogHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]

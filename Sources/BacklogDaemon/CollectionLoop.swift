@@ -10,17 +10,25 @@ import Synchronization
 /// that thousands of listeners in hundreds of namespaces (the kernel walks the
 /// whole listening hash for each namespace) cost a bounded share of a core.
 public final class CollectionLoop: Sendable {
+    /// Its settings, defaults included (DaemonConfig holds one; SettingsTable reads keys into it).
     public struct Settings: Sendable, Equatable {
+        /// Fast tick: listeners, TcpExt counters, sysctls (the fastest; fast.cpu_budget may slow it).
         public var interval: Double
+        /// Window of `backlogd_listen_queue_peak`.
         public var peakWindow: Double
+        /// Ports, address/process/unit patterns, the series cap, thresholds.
         public var collector: CollectorSettings
-        public var namespaces: DaemonConfig.NamespaceSettings
+        /// Other network namespaces: watched when `all`; which ones by label pattern.
+        public var namespaces: NamespaceSettings
+        /// Deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT): at most this often…
         public var deepMinInterval: Double
+        /// …and on average at most this fraction of one core (DeepBudget).
         public var deepCPUBudget: Double
+        /// Fraction of one core the fast tick may use on average (its interval grows, up to 2 s).
         public var fastCPUBudget: Double
 
-        public init(interval: Double, peakWindow: Double, collector: CollectorSettings = CollectorSettings(),
-                    namespaces: DaemonConfig.NamespaceSettings = .init(),
+        public init(interval: Double = 0.25, peakWindow: Double = 15, collector: CollectorSettings = CollectorSettings(),
+                    namespaces: NamespaceSettings = .init(),
                     deepMinInterval: Double = 1, deepCPUBudget: Double = 0.01, fastCPUBudget: Double = 0.01) {
             self.interval = interval
             self.peakWindow = peakWindow

@@ -96,9 +96,9 @@ struct Backlogd: ParsableCommand {
         if once {
             try runOnce(effective)
         }
-        if effective.namespaces.all {
+        if effective.collection.namespaces.all {
             let found = NetnsDiscovery().scan().namespaces
-            try requireAddressSpace(otherNamespaces: found.filter { !$0.isHost && effective.namespaces.filter.admits($0.label) }.count)
+            try requireAddressSpace(otherNamespaces: found.filter { !$0.isHost && effective.collection.namespaces.filter.admits($0.label) }.count)
         }
         let level = LogLevelControl(effective.logLevel)
         LoggingSystem.bootstrap { ControlledLogHandler(label: $0, control: level) }
@@ -111,7 +111,7 @@ struct Backlogd: ParsableCommand {
         try requireAddressSpace(otherNamespaces: namespaces.count - 1)
         let publication: Publication
         do {
-            publication = try OnceRun.collect(namespaces, window: window.seconds, settings: effective.collectorSettings,
+            publication = try OnceRun.collect(namespaces, window: window.seconds, settings: effective.collection.collector,
                                               unreadable: unreadable)
         } catch {
             StandardError.line("backlogd: could not collect: \(error)")
@@ -160,6 +160,6 @@ struct Backlogd: ParsableCommand {
         guard settings.allNamespaces else { return ([WatchedNamespace(label: WatchedNamespace.hostLabel, inode: 0, path: nil)], nil) }
         // backlogd's own is always sampled; the filters choose among the others.
         let found = discovery.scan()
-        return (found.namespaces.filter { $0.isHost || effective.namespaces.filter.admits($0.label) }, found.unreadable)
+        return (found.namespaces.filter { $0.isHost || effective.collection.namespaces.filter.admits($0.label) }, found.unreadable)
     }
 }

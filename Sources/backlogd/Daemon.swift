@@ -74,9 +74,9 @@ final class Daemon: @unchecked Sendable {
             "listening": "\(bound.joined(separator: ","))", "config": "\(configPath ?? DaemonConfig.defaultPath)",
             "settings": "\(config.summary)",
         ])
-        if let w = notifier.watchdogInterval, config.interval > w {
+        if let w = notifier.watchdogInterval, config.collection.interval > w {
             logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
-                           metadata: ["interval": "\(DurationText.text(config.interval))"])
+                           metadata: ["interval": "\(DurationText.text(config.collection.interval))"])
         }
         control.sync { running = (loop, server) }
         notifier.notify("READY=1\nSTATUS=serving \(bound.joined(separator: " "))")
@@ -125,21 +125,20 @@ final class Daemon: @unchecked Sendable {
         config = new
         logLevel.current = new.logLevel
         logger.info("config reloaded", metadata: ["settings": "\(new.summary)"])
-        if let w = notifier.watchdogInterval, new.interval > w {
+        if let w = notifier.watchdogInterval, new.collection.interval > w {
             logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
-                           metadata: ["interval": "\(DurationText.text(new.interval))"])
+                           metadata: ["interval": "\(DurationText.text(new.collection.interval))"])
         }
     }
 
     private func settings(_ c: DaemonConfig) -> CollectionLoop.Settings {
-        CollectionLoop.Settings(interval: c.interval, peakWindow: c.peakWindow, collector: c.collectorSettings,
-                                namespaces: c.namespaces, deepMinInterval: c.deepMinInterval, deepCPUBudget: c.deepCPUBudget,
-                                fastCPUBudget: c.fastCPUBudget)
+        c.collection
     }
 
     private func limits(_ c: DaemonConfig) -> HTTPLimits {
-        HTTPLimits(maxConnections: c.http.maxConnections, idleTimeout: c.http.idleTimeout,
-                   readTimeout: c.http.readTimeout, maxHeaderBytes: c.http.maxHeaderBytes,
-                   staleAfter: max(30, c.interval * 10))
+        var limits = c.http
+        // /healthz: stale after ten fast intervals, at least 30 s.
+        limits.staleAfter = max(30, c.collection.interval * 10)
+        return limits
     }
 }

@@ -29,7 +29,7 @@ import Testing
         #expect(text.count == limit)
         let atLimit = try Self.file(text)
         defer { unlink(atLimit) }
-        #expect(try ConfigLoader.load(path: atLimit).interval == 1, "a file of exactly 1 MiB is read")
+        #expect(try ConfigLoader.load(path: atLimit).collection.interval == 1, "a file of exactly 1 MiB is read")
 
         let over = try Self.file(text + Array("bogus_key: 1\n".utf8))
         defer { unlink(over) }

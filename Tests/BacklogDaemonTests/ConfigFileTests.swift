@@ -63,20 +63,20 @@ import Testing
         let unchanged = SettingsTable.all.filter { $0.value(in: c) == $0.defaultText }.map(\.key)
         #expect(unchanged.isEmpty, "keys left at their default: \(unchanged)")
         // …and went to the field it names (a table that swapped two keys fails here).
-        #expect(c.fastCPUBudget == 0.05 && c.deepMinInterval == 3 && c.deepCPUBudget == 0.02)
-        let t = c.thresholds
+        #expect(c.collection.fastCPUBudget == 0.05 && c.collection.deepMinInterval == 3 && c.collection.deepCPUBudget == 0.02)
+        let t = c.collection.collector.thresholds
         #expect(t.nearFullRatio == 0.5 && t.notAcceptingAfter == 4 && t.stalledAfter == 20)
         #expect(t.closeWaitMin == 11 && t.closeWaitAfter == 45 && t.halfOpenMin == 12 && t.deferredMin == 13)
-        #expect(c.namespaces == DaemonConfig.NamespaceSettings(all: true, filter: PatternFilter(include: ["ns:*", "prod-*"], exclude: ["host"])))
-        #expect(c.selection.addresses.exclude == ["127.0.0.2"] && c.selection.processes.include == ["nginx", "php-fpm*"])
-        #expect(c.selection.units.exclude == ["ssh.service"] && c.selection.maxListeners == 500)
+        #expect(c.collection.namespaces == NamespaceSettings(all: true, filter: PatternFilter(include: ["ns:*", "prod-*"], exclude: ["host"])))
+        #expect(c.collection.collector.selection.addresses.exclude == ["127.0.0.2"] && c.collection.collector.selection.processes.include == ["nginx", "php-fpm*"])
+        #expect(c.collection.collector.selection.units.exclude == ["ssh.service"] && c.collection.collector.selection.maxListeners == 500)
         #expect(c.listen == [ListenAddress(host: "127.0.0.1", port: 9999), ListenAddress(host: "::1", port: 9999), ListenAddress(host: "", port: 8080)])
-        #expect(c.selection.addresses.include == ["127.*"] && c.selection.processes.exclude == ["sshd"] && c.selection.units.include == ["*.service"])
-        #expect(c.interval == 0.5 && c.peakWindow == 60)
-        #expect(c.ports == PortFilter(include: [80...80, 8000...8099], exclude: [8081...8081]))
+        #expect(c.collection.collector.selection.addresses.include == ["127.*"] && c.collection.collector.selection.processes.exclude == ["sshd"] && c.collection.collector.selection.units.include == ["*.service"])
+        #expect(c.collection.interval == 0.5 && c.collection.peakWindow == 60)
+        #expect(c.collection.collector.ports == PortFilter(include: [80...80, 8000...8099], exclude: [8081...8081]))
         #expect(c.http.maxConnections == 300 && c.http.idleTimeout == 2.5 && c.http.readTimeout == 3 && c.http.maxHeaderBytes == 4096)
         #expect(c.logLevel == .debug)
-        #expect(c.ports.admits(8000) && !c.ports.admits(8081) && !c.ports.admits(22) && c.ports.admits(nil))
+        #expect(c.collection.collector.ports.admits(8000) && !c.collection.collector.ports.admits(8081) && !c.collection.collector.ports.admits(22) && c.collection.collector.ports.admits(nil))
     }
 
     @Test(arguments: [
@@ -154,7 +154,7 @@ import Testing
                 - db?
                 - "\\" ? "
             """)
-        #expect(c.selection.processes.include == ["web? x", "a ? b", "web?"])
-        #expect(c.selection.processes.exclude == ["db?", "\" ? "])
+        #expect(c.collection.collector.selection.processes.include == ["web? x", "a ? b", "web?"])
+        #expect(c.collection.collector.selection.processes.exclude == ["db?", "\" ? "])
     }
 }

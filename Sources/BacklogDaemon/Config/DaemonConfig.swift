@@ -1,4 +1,5 @@
 import BacklogCore
+import BacklogHTTP
 import Logging
 
 /// Everything the daemon can be told, with its defaults. Built from the config
@@ -10,64 +11,22 @@ public struct DaemonConfig: Sendable, Equatable {
     public static let defaultPath = "/etc/backlogd/config.yaml"
 
     public var listen: [ListenAddress] = [ListenAddress(host: "", port: defaultPort)]
-    /// Fast tick: listeners, TcpExt counters, sysctls.
-    public var interval: Double = 0.25
-    /// Window of `backlogd_listen_queue_peak`.
-    public var peakWindow: Double = 15
-    public var ports: PortFilter = .all
-    /// Address, process and unit patterns, and the series cap.
-    public var selection = ListenerSelection()
-    /// Other network namespaces: watched when `all`; which ones by label pattern.
-    public var namespaces = NamespaceSettings()
-    /// Fraction of one core the fast tick may use on average (its interval grows, up to 2 s).
-    public var fastCPUBudget: Double = 0.01
-    /// Deep tick (SYN-RECV, ESTABLISHED, CLOSE_WAIT): at most this often…
-    public var deepMinInterval: Double = 1
-    /// …and on average at most this fraction of one core.
-    public var deepCPUBudget: Double = 0.01
-    public var thresholds = Thresholds()
-    public var http = HTTPSettings()
+    /// The collection loops' own settings (fast and deep tick, namespaces, and the
+    /// collector's ports, selection and thresholds), with their defaults.
+    public var collection = CollectionLoop.Settings()
+    /// The HTTP endpoint's limits (`staleAfter` is not a key: the daemon derives it from `interval`).
+    public var http = HTTPLimits()
     public var logLevel: Logger.Level = .info
 
-    public struct HTTPSettings: Sendable, Equatable {
-        /// Connections over this are closed at once.
-        public var maxConnections = 1024
-        /// A connection with no request in progress for this long is closed.
-        public var idleTimeout: Double = 60
-        /// A request head must arrive completely within this (slow clients are cut off).
-        public var readTimeout: Double = 10
-        /// Request line plus headers; more gets 431.
-        public var maxHeaderBytes = 16384
-
-        public init() {}
-    }
-
-    public struct NamespaceSettings: Sendable, Equatable {
-        /// Watch every namespace (named ones under /run/netns, those of processes), not only backlogd's own.
-        public var all = false
-        /// Patterns on the `netns` label (`host`, a name, `ns:<inode>`).
-        public var filter = PatternFilter()
-
-        public init(all: Bool = false, filter: PatternFilter = PatternFilter()) {
-            self.all = all
-            self.filter = filter
-        }
-    }
-
     public init() {}
-
-    /// The collector's part of the settings.
-    public var collectorSettings: CollectorSettings {
-        CollectorSettings(ports: ports, selection: selection, thresholds: thresholds)
-    }
 
     /// Checks values that are fine alone but not together (each value's own
     /// range is checked by its Setting as it is read, from the file or a flag).
     public func validate() throws(ConfigError) {
         if listen.isEmpty { throw ConfigError(key: "listen", line: nil, "at least one address is needed") }
-        if peakWindow < interval {
+        if collection.peakWindow < collection.interval {
             throw ConfigError(key: "peak_window", line: nil,
-                              "\(DurationText.text(peakWindow)) is shorter than interval \(DurationText.text(interval))")
+                              "\(DurationText.text(collection.peakWindow)) is shorter than interval \(DurationText.text(collection.interval))")
         }
         if Set(listen).count != listen.count { throw ConfigError(key: "listen", line: nil, "an address is listed twice") }
     }
