@@ -1,6 +1,7 @@
 import BacklogCore
 import CSockDiag
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -81,32 +82,18 @@ enum Measure {
     }
 
     /// The process `ip netns exec` became (it execs, so the PID is the same).
-    static func inNamespace<T>(_ namespace: String, _ body: @escaping () throws -> T) throws -> T {
-        let result = ResultBox<T>()
+    static func inNamespace<T: Sendable>(_ namespace: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
+        let result = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let box = UnsafeBox(body)
         Thread {
             let fd = open("/run/netns/\(namespace)", O_RDONLY | O_CLOEXEC)
-            if fd < 0 || bd_enter_netns(fd) != 0 {
-                result.value = .failure(BenchError("setns \(namespace)"))
-            } else {
-                result.value = Result { try box.value() }
-            }
+            let r: Result<T, any Error> = fd < 0 || bd_enter_netns(fd) != 0
+                ? .failure(BenchError("setns \(namespace)")) : Result { try body() }
             if fd >= 0 { close(fd) }
+            result.withLock { $0 = r }
             done.signal()
         }.start()
         done.wait()
-        return try result.value!.get()
+        return try result.withLock { $0! }.get()
     }
-}
-
-/// Carries a result back from that thread (the caller waits on a semaphore).
-final class ResultBox<T>: @unchecked Sendable {
-    var value: Result<T, Error>?
-}
-
-/// Hands a closure to the one thread that runs it (the caller waits).
-final class UnsafeBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

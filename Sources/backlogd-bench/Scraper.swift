@@ -1,5 +1,6 @@
 import CSockDiag
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -94,15 +95,13 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 }
 
 /// What the scraper threads hand back.
-final class Collected: @unchecked Sendable {
-    private let lock = NSLock()
-    private var all: [Double] = []
-    private var error: String?
+final class Collected: Sendable {
+    private let state = Mutex<(all: [Double], error: String?)>(([], nil))
 
-    func add(_ v: [Double]) { lock.withLock { all += v } }
-    func fail(_ e: String) { lock.withLock { error = e } }
-    var values: [Double] { lock.withLock { all } }
-    var failure: String? { lock.withLock { error } }
+    func add(_ v: [Double]) { state.withLock { $0.all += v } }
+    func fail(_ e: String) { state.withLock { $0.error = e } }
+    var values: [Double] { state.withLock { $0.all } }
+    var failure: String? { state.withLock { $0.error } }
 }
 
 func mean(_ values: [Double]) -> Double {

@@ -5,7 +5,7 @@ import Glibc
 
 /// Child processes of the benchmark, each with its output in a file; every one
 /// is killed (by PID) when the benchmark ends, however it ends.
-final class Spawned: @unchecked Sendable {
+final class Spawned: Sendable {
     let pid: pid_t
     let output: String
 

@@ -8,13 +8,15 @@ import BacklogDaemon
 import BacklogHTTP
 import Dispatch
 import Logging
+import Synchronization
 
 /// The long-running mode: collection timer, HTTP endpoint, signals, systemd notify.
 /// Returns the exit status once stopped.
-final class Daemon: @unchecked Sendable {
+final class Daemon: Sendable {
     private let configPath: String?
     private let flags: DaemonFlags
-    private var config: DaemonConfig
+    /// The config at start; reloads replace `running`'s.
+    private let config: DaemonConfig
     private let logger = Logger(label: "backlogd")
     private let logLevel: LogLevelControl
     private let notifier = SystemdNotifier()
@@ -22,9 +24,8 @@ final class Daemon: @unchecked Sendable {
     /// Reloads and stop run here, one at a time.
     private let control = DispatchQueue(label: "backlogd.control")
     private let stopped = DispatchSemaphore(value: 0)
-    private var signalSources: [DispatchSourceSignal] = []
     /// Set once serving; a SIGHUP before that has nothing to reload yet. Used on `control`.
-    private var running: (loop: CollectionLoop, server: MetricsServer)?
+    private let running = Mutex<(loop: CollectionLoop, server: MetricsServer)?>(nil)
 
     init(configPath: String?, flags: DaemonFlags, config: DaemonConfig, logLevel: LogLevelControl) {
         self.configPath = configPath
@@ -36,15 +37,17 @@ final class Daemon: @unchecked Sendable {
     func run() -> Int32 {
         // First of all: a signal during start-up must not take its default action.
         // An early SIGTERM stops right after start-up; an early SIGHUP is logged.
-        handle(SIGHUP) { [self] in
-            guard let (loop, server) = running else {
+        var signalSources: [any DispatchSourceSignal] = []
+        defer { withExtendedLifetime(signalSources) {} }
+        signalSources.append(handle(SIGHUP) { [self] in
+            guard let (loop, server) = running.withLock({ $0 }) else {
                 logger.notice("SIGHUP during start-up ignored: the config was just read")
                 return
             }
             reload(loop: loop, server: server)
-        }
-        handle(SIGTERM) { [self] in stopped.signal() }
-        handle(SIGINT) { [self] in stopped.signal() }
+        })
+        signalSources.append(handle(SIGTERM) { [self] in stopped.signal() })
+        signalSources.append(handle(SIGINT) { [self] in stopped.signal() })
         ResourceLimits.raiseOpenFiles()
         let firstTick = DispatchSemaphore(value: 0)
         let ticks = TickObserver(notifier: notifier, logger: logger, firstTick: firstTick)
@@ -78,14 +81,14 @@ final class Daemon: @unchecked Sendable {
             logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
                            metadata: ["interval": "\(DurationText.text(config.collection.interval))"])
         }
-        control.sync { running = (loop, server) }
+        control.sync { running.withLock { $0 = (loop, server) } }
         notifier.notify("READY=1\nSTATUS=serving \(bound.joined(separator: " "))")
         stopped.wait()
 
         logger.info("stopping")
         notifier.notify("STOPPING=1")
         control.sync {
-            running = nil
+            running.withLock { $0 = nil }
             loop.stop()
             server.shutdown(grace: 5)
         }
@@ -93,12 +96,13 @@ final class Daemon: @unchecked Sendable {
         return 0
     }
 
-    private func handle(_ sig: Int32, _ action: @escaping @Sendable () -> Void) {
+    /// The source must be kept for as long as the signal is to be handled.
+    private func handle(_ sig: Int32, _ action: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: control)
         source.setEventHandler(handler: action)
         source.resume()
-        signalSources.append(source)
+        return source
     }
 
     /// SIGHUP: re-read the file, put the flags on top, apply. A bad file, or a new
@@ -122,7 +126,6 @@ final class Daemon: @unchecked Sendable {
         }
         server.update(limits: limits(new))
         loop.update(settings(new))
-        config = new
         logLevel.current = new.logLevel
         logger.info("config reloaded", metadata: ["settings": "\(new.summary)"])
         if let w = notifier.watchdogInterval, new.collection.interval > w {

@@ -2,18 +2,22 @@ import BacklogCore
 import BacklogDaemon
 import Dispatch
 import Logging
+import Synchronization
 
 /// Runs on the collection timer after each tick: signals the first tick, feeds
 /// the systemd watchdog (so a hung collector stops feeding it and gets restarted)
 /// and logs a source when it goes down or comes back, not on every tick.
-/// Used only from the collection queue.
-final class TickObserver: @unchecked Sendable {
+/// Called from the fast loop's thread only; the lock is never contended.
+final class TickObserver: Sendable {
     private let notifier: SystemdNotifier
     private let logger: Logger
     private let firstTick: DispatchSemaphore
-    private var seenFirst = false
-    private var lastWatchdog = ContinuousClock.now
-    private var down: [String: String] = [:]
+    private struct State {
+        var seenFirst = false
+        var lastWatchdog = ContinuousClock.now
+        var down: [String: String] = [:]
+    }
+    private let state = Mutex(State())
 
     init(notifier: SystemdNotifier, logger: Logger, firstTick: DispatchSemaphore) {
         self.notifier = notifier
@@ -22,27 +26,31 @@ final class TickObserver: @unchecked Sendable {
     }
 
     func observe(_ snapshots: [Snapshot]) {
-        if let w = notifier.watchdogInterval, (ContinuousClock.now - lastWatchdog).seconds >= w {
+        state.withLock { observe(snapshots, &$0) }
+    }
+
+    private func observe(_ snapshots: [Snapshot], _ s: inout State) {
+        if let w = notifier.watchdogInterval, (ContinuousClock.now - s.lastWatchdog).seconds >= w {
             notifier.notify("WATCHDOG=1")
-            lastWatchdog = .now
+            s.lastWatchdog = .now
         }
         var seen = Set<String>()
         for snapshot in snapshots {
-            for s in snapshot.sources {
-                let key = snapshot.netns + " " + s.name
+            for src in snapshot.sources {
+                let key = snapshot.netns + " " + src.name
                 seen.insert(key)
-                if let error = s.error, down[key] == nil {
-                    down[key] = error
-                    logger.error("source failed", metadata: ["netns": "\(snapshot.netns)", "source": "\(s.name)", "error": "\(error)"])
-                } else if s.up, down.removeValue(forKey: key) != nil {
-                    logger.notice("source recovered", metadata: ["netns": "\(snapshot.netns)", "source": "\(s.name)"])
+                if let error = src.error, s.down[key] == nil {
+                    s.down[key] = error
+                    logger.error("source failed", metadata: ["netns": "\(snapshot.netns)", "source": "\(src.name)", "error": "\(error)"])
+                } else if src.up, s.down.removeValue(forKey: key) != nil {
+                    logger.notice("source recovered", metadata: ["netns": "\(snapshot.netns)", "source": "\(src.name)"])
                 }
             }
         }
         // A namespace that went away takes its failures with it.
-        down = down.filter { seen.contains($0.key) }
-        if !seenFirst {
-            seenFirst = true
+        s.down = s.down.filter { seen.contains($0.key) }
+        if !s.seenFirst {
+            s.seenFirst = true
             firstTick.signal()
         }
     }
