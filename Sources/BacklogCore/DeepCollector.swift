@@ -89,7 +89,6 @@ public final class DeepCollector {
                 let sock = try socket.get()
                 let before = sock.malformedMessages
                 var seen = CookieSet()
-                var warm: UInt64 = 0
                 swap(&seen, &cookies)
                 seen.reset(expecting: lastCount)
                 defer { swap(&seen, &cookies) }
@@ -98,7 +97,7 @@ public final class DeepCollector {
                 try await sock.dumpTCP(family: SockDiagSocket.bothFamilies,
                                        states: TCPStates.synRecv | TCPStates.established | TCPStates.closeWait,
                                        ports: filter, yieldEvery: Self.yieldEvery) { batch in
-                    warm ^= seen.touch(batch.lazy.map(\.cookie))
+                    cookieTouch ^= seen.touch(batch.lazy.map(\.cookie))
                     for rec in batch {
                         // A dump is not a snapshot: a socket can be seen twice.
                         guard seen.insert(rec.cookie) else { continue }
@@ -109,7 +108,6 @@ public final class DeepCollector {
                     if starting { sliceStart = t } else { cpu += t - sliceStart }
                 }
                 records = seen.count
-                cookieTouch = warm
                 skipped = sock.malformedMessages - before
                 if skipped > 0 { error = "\(skipped) malformed netlink messages skipped; connections may be missing" }
             } catch let e {

@@ -15,7 +15,7 @@ import Synchronization
 final class Daemon: Sendable {
     private let configPath: String?
     private let flags: DaemonFlags
-    /// The config at start; reloads replace `running`'s.
+    /// The config at start (a reload hands its new one to the loop and the server).
     private let config: DaemonConfig
     private let logger = Logger(label: "backlogd")
     private let logLevel: LogLevelControl
@@ -54,7 +54,7 @@ final class Daemon: Sendable {
         let loop: CollectionLoop
         do {
             loop = try CollectionLoop(
-                settings: settings(config), publish: { [store] in store.publish($0) },
+                settings: config.collection, publish: { [store] in store.publish($0) },
                 afterTick: { ticks.observe($0.snapshots) })
         } catch {
             logger.critical("cannot start the collection", metadata: ["error": "\(error)"])
@@ -125,17 +125,13 @@ final class Daemon: Sendable {
             return
         }
         server.update(limits: limits(new))
-        loop.update(settings(new))
+        loop.update(new.collection)
         logLevel.current = new.logLevel
         logger.info("config reloaded", metadata: ["settings": "\(new.summary)"])
         if let w = notifier.watchdogInterval, new.collection.interval > w {
             logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
                            metadata: ["interval": "\(DurationText.text(new.collection.interval))"])
         }
-    }
-
-    private func settings(_ c: DaemonConfig) -> CollectionLoop.Settings {
-        c.collection
     }
 
     private func limits(_ c: DaemonConfig) -> HTTPLimits {

@@ -59,14 +59,7 @@ struct CookieSet {
     func contains(_ cookie: UInt64) -> Bool {
         guard cookie != 0 else { return hasZero }
         guard !slots.isEmpty else { return false }
-        let mask = slots.count - 1
-        var i = Self.home(cookie, shift: shift)
-        while true {
-            let s = slots[i]
-            if s == cookie { return true }
-            if s == 0 { return false }
-            i = (i + 1) & mask
-        }
+        return slots.withUnsafeBufferPointer { Self.probe(cookie, in: $0, shift: shift).found }
     }
 
     /// Slots in use by the table (for tests of the storage reuse).
@@ -82,19 +75,23 @@ struct CookieSet {
         Int(truncatingIfNeeded: (cookie &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
-    /// Puts `cookie` in its slot; false when it is there already.
-    private static func place(_ cookie: UInt64, in slots: UnsafeMutableBufferPointer<UInt64>, shift: UInt64) -> Bool {
+    /// The slot that holds `cookie`, or the empty one where it would go.
+    private static func probe(_ cookie: UInt64, in slots: UnsafeBufferPointer<UInt64>, shift: UInt64) -> (slot: Int, found: Bool) {
         let mask = slots.count - 1
         var i = home(cookie, shift: shift)
         while true {
             let s = slots[i]
-            if s == cookie { return false }
-            if s == 0 {
-                slots[i] = cookie
-                return true
-            }
+            if s == cookie { return (i, true) }
+            if s == 0 { return (i, false) }
             i = (i + 1) & mask
         }
+    }
+
+    /// Puts `cookie` in its slot; false when it is there already.
+    private static func place(_ cookie: UInt64, in slots: UnsafeMutableBufferPointer<UInt64>, shift: UInt64) -> Bool {
+        let (slot, found) = probe(cookie, in: UnsafeBufferPointer(slots), shift: shift)
+        if !found { slots[slot] = cookie }
+        return !found
     }
 
     private mutating func allocate(_ capacity: Int) {
