@@ -15,6 +15,15 @@
  * inet_diag_dump_compat, which asks for AF_UNSPEC. The listening and
  * established hashes hold v4 and v6 sockets together (and every namespace's),
  * so two SOCK_DIAG_BY_FAMILY requests walk them twice for the same answer. */
+/* tcp_info always; a listener's socket memory (sk_drops) when LISTEN is asked for. */
+static uint8_t extensions(uint32_t states)
+{
+    uint8_t ext = 1 << (INET_DIAG_INFO - 1);
+    if (states & (1u << BD_TCP_LISTEN))
+        ext |= 1 << (INET_DIAG_SKMEMINFO - 1);
+    return ext;
+}
+
 static struct nlmsghdr *put_compat_request(char *req, uint32_t states)
 {
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
@@ -22,7 +31,7 @@ static struct nlmsghdr *put_compat_request(char *req, uint32_t states)
     struct inet_diag_req *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
     r->idiag_family = AF_INET; /* ignored by the dump; AF_INET keeps old audits happy */
     r->idiag_states = states;
-    r->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+    r->idiag_ext = extensions(states);
     return nlh;
 }
 
@@ -34,7 +43,7 @@ static struct nlmsghdr *put_request(char *req, uint8_t family, uint32_t states)
     r->sdiag_family = family;
     r->sdiag_protocol = IPPROTO_TCP;
     r->idiag_states = states;
-    r->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+    r->idiag_ext = extensions(states);
     return nlh;
 }
 
@@ -88,6 +97,17 @@ static int tcp_attr(const struct nlattr *attr, void *data)
         if (plen >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(uint64_t)) {
             rec->has_bytes_received = 1;
             rec->tcpi_bytes_received = info.tcpi_bytes_received;
+        }
+        break;
+    }
+    case INET_DIAG_SKMEMINFO: {
+        /* An array of u32 indexed by SK_MEMINFO_*; older kernels sent fewer. */
+        size_t plen = mnl_attr_get_payload_len(attr);
+        if (plen >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)) {
+            uint32_t drops;
+            memcpy(&drops, (const char *)mnl_attr_get_payload(attr) + SK_MEMINFO_DROPS * sizeof(uint32_t), sizeof(drops));
+            rec->has_drops = 1;
+            rec->drops = drops;
         }
         break;
     }

@@ -68,6 +68,8 @@ struct bd_tcp_record {
     uint32_t tcpi_last_ack_recv;   /* ms since */
     uint8_t has_bytes_received;    /* 1 when tcp_info reached tcpi_bytes_received */
     uint64_t tcpi_bytes_received;  /* bytes received in order (acked by us) */
+    uint8_t has_drops;       /* 1 when INET_DIAG_SKMEMINFO reached SK_MEMINFO_DROPS */
+    uint32_t drops;          /* sk_drops: segments dropped against this socket (LISTEN dumps only) */
 };
 
 /* One unix_diag message for a listening socket, flattened. */
@@ -96,7 +98,8 @@ uint64_t bd_diag_malformed(const struct bd_diag *d);
  * of the kernel's tables (AF_UNSPEC: the TCPDIAG_GETSOCK request), for the states in
  * `states` (bit 1<<state). If nports > 0, only sockets whose local port is in
  * `ports` are returned (compiled to INET_DIAG_REQ_BYTECODE). tcp_info is
- * requested for every socket. */
+ * requested for every socket; when `states` includes LISTEN, INET_DIAG_SKMEMINFO
+ * too (a listener's sk_drops; 36 bytes a socket that other dumps need not carry). */
 int bd_tcp_dump_start(struct bd_diag *d, uint8_t family, uint32_t states,
                       const uint16_t *ports, size_t nports);
 
