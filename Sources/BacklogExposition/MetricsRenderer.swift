@@ -47,6 +47,13 @@ public enum MetricsRenderer {
                                     samples: tracked.map { Sample(listenerLabels($0), .double($0.fullSeconds!)) }))
         }
 
+        let counted = s.listeners.filter { $0.drops != nil }
+        if !counted.isEmpty {
+            out.append(MetricFamily("backlogd_listen_drops_total", .counter,
+                help: "The listening socket's own drop count (sk_drops: inet_diag SK_MEMINFO_DROPS, ss -m d), exact: segments the kernel dropped against it, i.e. SYNs dropped because its accept queue or SYN queue was full and final ACKs refused because its accept queue was full (a refused ACK counts twice; one connection can count many times as its client retries). Zero means this listener dropped nothing. TCP only.",
+                samples: counted.map { Sample(listenerLabels($0), .uint($0.drops!)) }))
+        }
+
         out += connectionFamilies(s)
         if owners { out += ownerFamilies(s) }
 
@@ -80,6 +87,20 @@ public enum MetricsRenderer {
             MetricFamily("backlogd_listener_info", .gauge,
                 help: "1 per listener; labels of the listener plus the owning process's pid (empty when unknown). Owner: the socket inode among /proc/<pid>/fd links; unit from that process's cgroup.",
                 samples: s.listeners.map { Sample(listenerLabels($0) + [("pid", $0.owner.map { String($0.pid) } ?? "")], .int(1)) }),
+        ] + fdFamilies(s)
+    }
+
+    /// Descriptors of the holder closest to its limit: only where holders are known.
+    static func fdFamilies(_ s: Snapshot) -> [MetricFamily] {
+        let known = s.listeners.filter { $0.fdUsage != nil }
+        guard !known.isEmpty else { return [] }
+        return [
+            MetricFamily("backlogd_owner_open_fds", .gauge,
+                help: "Open file descriptors (/proc/<pid>/fd) of the process holding the listening socket that is closest to its limit: the owner or one of its descendants holding the socket (nginx's workers), read at each deep look.",
+                samples: known.map { Sample(listenerLabels($0), .uint($0.fdUsage!.open)) }),
+            MetricFamily("backlogd_owner_fd_limit", .gauge,
+                help: "That process's soft RLIMIT_NOFILE (/proc/<pid>/limits, Max open files; +Inf when unlimited). At the limit accept() fails with EMFILE.",
+                samples: known.map { Sample(listenerLabels($0), $0.fdUsage!.limit.map { .uint($0) } ?? .double(.infinity)) }),
         ]
     }
 
@@ -150,13 +171,13 @@ public enum MetricsRenderer {
         let attributed = s.listeners.filter { $0.overflowsEstimated != nil }
         if !attributed.isEmpty {
             out.append(MetricFamily("backlogd_listen_overflows_estimated_total", .counter,
-                help: "ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener: the growth between two reads of the counter (every 4th fast tick, at least once a second, and at each tick that sees a listener full) is split among the listeners seen full at any tick in between or at the earlier read.",
+                help: "DEPRECATED: use backlogd_listen_drops_total (exact, per listener); this series goes in the next release. ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener: the growth between two reads of the counter (every 4th fast tick, at least once a second, and at each tick that sees a listener full) is split among the listeners seen full at any tick in between or at the earlier read.",
                 samples: attributed.map { Sample(listenerLabels($0), .double($0.overflowsEstimated!)) }))
         }
         let ns = [("netns", s.netns)]
         if let u = s.unattributedOverflows {
             out.append(MetricFamily("backlogd_listen_overflows_unattributed_total", .counter,
-                help: "TcpExt ListenOverflows growth seen while no listener was sampled full (not attributed to any listener).",
+                help: "DEPRECATED: use backlogd_listen_drops_total; this series goes with backlogd_listen_overflows_estimated_total in the next release. TcpExt ListenOverflows growth seen while no listener was sampled full (not attributed to any listener).",
                 samples: [Sample(ns, .double(u))]))
         }
         if let d = s.deepIntervalSeconds {

@@ -80,6 +80,8 @@ public struct SnapshotDocument: Encodable, Sendable {
         var queue: Queue
         var connections: Connections?
         var overflowsEstimated: Double?
+        var drops: UInt64?
+        var dropsInWindow: UInt64?
         var owner: OwnerEntry?
         var unattributed: String?
 
@@ -87,6 +89,8 @@ public struct SnapshotDocument: Encodable, Sendable {
             case netns, family, address, port, socket, inode, cookie, uid, v6only, queue, connections, owner, unattributed
             case unixType = "unix_type"
             case overflowsEstimated = "overflows_estimated"
+            case drops
+            case dropsInWindow = "drops_in_window"
         }
 
         init(_ l: Listener, commandLines: Bool = true) {
@@ -106,6 +110,8 @@ public struct SnapshotDocument: Encodable, Sendable {
             queue = Queue(length: l.queueLength, max: l.queueMax, peak: l.queuePeak, full: l.isFull, fullSeconds: l.fullSeconds)
             connections = l.connections.map(Connections.init)
             overflowsEstimated = l.overflowsEstimated
+            drops = l.drops
+            dropsInWindow = l.dropsInWindow
         }
     }
 

@@ -29,7 +29,7 @@ public enum TableRenderer {
 
         out += "\n"
         // SYN-RECV: new/half_open/deferred/overflowed; UNACCEPTED: count, oldest, unread bytes.
-        var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", "SYN-RECV n/h/d/o", "UNACCEPTED", "STALLED", "CLOSE-WAIT", "PROCESS", ""]]
+        var rows: [[String]] = [["PROTO", "LOCAL ADDRESS", "QUEUE", "MAX", "FILL", "PEAK", "DROPS", "SYN-RECV n/h/d/o", "UNACCEPTED", "STALLED", "CLOSE-WAIT", "PROCESS", ""]]
         // SO_REUSEPORT members share an address: `#n` is their `socket` label.
         var groupSizes: [GroupKey: Int] = [:]
         for l in s.listeners { groupSizes[l.groupKey, default: 0] += 1 }
@@ -37,7 +37,7 @@ public enum TableRenderer {
             let member = groupSizes[l.groupKey, default: 0] > 1 ? " #\(l.socket)" : ""
             rows.append([
                 proto(l), printable(l.displayAddress) + member, String(l.queueLength), String(l.queueMax),
-                fillText(l), String(l.queuePeak),
+                fillText(l), String(l.queuePeak), dropsText(l, window: s.windowSeconds),
                 l.connections.map { c in SynRecvKind.allCases.map { String(c.syn($0).count) }.joined(separator: "/") } ?? "",
                 l.connections.map { c in c.unaccepted.count == 0 ? "0" : "\(c.unaccepted.count) \(formatSeconds(c.unaccepted.oldestSeconds)) \(c.unacceptedBytes)B" } ?? "",
                 l.connections.map { aged($0.stalled) } ?? "",
@@ -47,7 +47,7 @@ public enum TableRenderer {
                 l.isFull ? "FULL" : "",
             ])
         }
-        out += table(rows, rightAligned: [2, 3, 4, 5, 6, 7, 8, 9])
+        out += table(rows, rightAligned: [2, 3, 4, 5, 6, 7, 8, 9, 10])
         if s.listenersLeftOut > 0 {
             out += "(\(counted(s.listenersLeftOut, "more listener")) left out by max_listeners: those with findings and the fullest are shown)\n"
         }
@@ -80,6 +80,13 @@ public enum TableRenderer {
     static func fillText(_ l: Listener) -> String {
         if l.queueMax == 0 { return l.queueLength > 0 ? "inf" : "0%" }
         return "\(Int((l.fill * 100).rounded()))%"
+    }
+
+    /// The socket's drop count, with its growth over the window when there was some: `42 +12`.
+    static func dropsText(_ l: Listener, window: Double) -> String {
+        guard let d = l.drops else { return "" }
+        guard window > 0, let w = l.dropsInWindow, w > 0 else { return String(d) }
+        return "\(d) +\(w)"
     }
 
     static func aged(_ a: AgedCount) -> String {

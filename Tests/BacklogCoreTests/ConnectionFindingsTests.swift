@@ -23,9 +23,9 @@ import Testing
 
     static func findings(_ listeners: [Listener], halfOpenGrowth: [GroupKey: Int] = [:],
                          acceptProgress: [GroupKey: Bool] = [:], cookieGrowth: UInt64? = nil,
-                         thresholds: Thresholds = Thresholds()) -> [Finding] {
+                         thresholds: Thresholds = Thresholds(), window: Double = 15) -> [Finding] {
         ConnectionFindings.evaluate(listeners: listeners, halfOpenGrowth: halfOpenGrowth, acceptProgress: acceptProgress,
-                                    cookieGrowth: cookieGrowth, netns: "ns:42", thresholds: thresholds)
+                                    cookieGrowth: cookieGrowth, netns: "ns:42", thresholds: thresholds, window: window)
     }
 
     static func kinds(_ f: [Finding]) -> [String] { f.map(\.kind).sorted() }
@@ -62,13 +62,22 @@ import Testing
         #expect(Self.findings([waiting], acceptProgress: [Self.group: false], thresholds: patient).isEmpty)
     }
 
-    @Test func notAcceptingTellsHowLongTheQueueWasFullAndItsOverflows() {
+    @Test func notAcceptingTellsHowLongTheQueueWasFullAndItsDrops() {
         var l = Self.listener(queue: 129, connections: Self.stats { $0.unaccepted = AgedCount(count: 1, oldestSeconds: 12) })
         l.fullSeconds = 7.5
         l.overflowsEstimated = 3.6
+        l.drops = 40
+        l.dropsInWindow = 12
         let message = Self.findings([l], acceptProgress: [Self.group: false]).first?.message ?? ""
         #expect(message.contains("1 connection waiting for accept(), the oldest for 12 s"), "\(message)")
-        #expect(message.contains("(full for 7.5 s in all)") && message.contains("~3 overflows"), "\(message)")
+        #expect(message.contains("(full for 7.5 s in all)") && message.contains("; 12 SYNs/ACKs dropped in the last 15 s"), "\(message)")
+        #expect(!message.contains("overflows"), "the estimate is not in the sentence: \(message)")
+        // A single dump has no window: the total since the socket was made.
+        let once = Self.findings([l], acceptProgress: [Self.group: false], window: 0).first?.message ?? ""
+        #expect(once.contains("; 40 SYNs/ACKs dropped since it opened"), "\(once)")
+        l.dropsInWindow = 0
+        let quiet = Self.findings([l], acceptProgress: [Self.group: false]).first?.message ?? ""
+        #expect(!quiet.contains("dropped"), "\(quiet)")
     }
 
     @Test func deferredHoldsFromTheirMinimum() {

@@ -5,7 +5,7 @@ public enum ConnectionFindings {
     /// look has left the accept queue since; not_accepting needs two looks without.
     public static func evaluate(
         listeners: [Listener], halfOpenGrowth: [GroupKey: Int], acceptProgress: [GroupKey: Bool] = [:],
-        cookieGrowth: UInt64?, netns: String, thresholds t: Thresholds
+        cookieGrowth: UInt64?, netns: String, thresholds t: Thresholds, window: Double = 0
     ) -> [Finding] {
         var out: [Finding] = []
         // A SO_REUSEPORT group's numbers are on member 0; its findings name the
@@ -38,7 +38,7 @@ public enum ConnectionFindings {
             if u.count > 0 && u.oldestSeconds >= t.notAcceptingAfter && acceptProgress[l.groupKey] == false {
                 var evidence = "\(u.count) connection\(u.count == 1 ? "" : "s") waiting for accept(), the oldest for \(seconds(u.oldestSeconds)), \(c.unacceptedBytes) request bytes unread; queue \(l.queueLength)/\(l.queueMax)"
                 if let full = l.fullSeconds, full > 0 { evidence += " (full for \(seconds(full)) in all)" }
-                if let o = l.overflowsEstimated, o >= 1 { evidence += "; ~\(Int(o)) overflows" }
+                if let d = l.droppedText(window: window) { evidence += "; \(d)" }
                 out.append(Finding(kind: "not_accepting", severity: .critical, listener: l,
                                    message: "\(name): \(evidence) — the process is not calling accept()"))
             }

@@ -1,7 +1,9 @@
 /// The accept-queue rules that need only listener numbers: full, near full,
 /// and clamped by somaxconn. Connection rules are in ConnectionFindings.
 public enum QueueFindings {
-    public static func evaluate(listeners: [Listener], somaxconn: Int64?, thresholds: Thresholds = Thresholds()) -> [Finding] {
+    /// `window`: what the listeners' drops-in-window cover (0: a single dump).
+    public static func evaluate(listeners: [Listener], somaxconn: Int64?, thresholds: Thresholds = Thresholds(),
+                                window: Double = 0) -> [Finding] {
         var findings: [Finding] = []
         for i in listeners.indices {
             // Read in place; the listener is copied only when a rule fires (most ticks: none).
@@ -11,9 +13,10 @@ public enum QueueFindings {
             guard length > max || peak > max || near || clamped else { continue }
             let l = listeners[i]
             if l.isFull || l.queuePeak > l.queueMax {
+                let dropped = l.droppedText(window: window).map { ", \($0)" } ?? ""
                 let message = l.isFull
-                    ? "accept queue full \(l.queueLength)/\(l.queueMax): new connections are refused or dropped; the process is not accepting fast enough"
-                    : "accept queue was full during the window (peak \(l.queuePeak)/\(l.queueMax)), now \(l.queueLength)/\(l.queueMax): connections were refused or dropped meanwhile"
+                    ? "accept queue full \(l.queueLength)/\(l.queueMax)\(dropped): new connections are refused or dropped; the process is not accepting fast enough"
+                    : "accept queue was full during the window (peak \(l.queuePeak)/\(l.queueMax)), now \(l.queueLength)/\(l.queueMax)\(dropped): connections were refused or dropped meanwhile"
                 findings.append(Finding(kind: "accept_queue_full", severity: .warning, listener: l,
                                         message: "\(l.describedAddress): \(message)"))
             } else if l.queueMax > 0, Double(l.queueLength) >= thresholds.nearFullRatio * Double(l.queueMax) {

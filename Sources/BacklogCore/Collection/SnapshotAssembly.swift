@@ -11,10 +11,12 @@ public enum SnapshotAssembly {
         var sources = r.sources
         if let deep = r.deep { sources.append(deep.status) }
         let findings = QueueFindings.evaluate(listeners: listeners, somaxconn: r.sysctls["net.core.somaxconn"],
-                                              thresholds: settings.thresholds)
+                                              thresholds: settings.thresholds, window: r.windowSeconds)
             + ConnectionFindings.evaluate(listeners: listeners, halfOpenGrowth: r.deep?.halfOpenGrowth ?? [:],
                                           acceptProgress: r.deep?.acceptProgress ?? [:],
-                                          cookieGrowth: r.cookieGrowth, netns: r.netns, thresholds: settings.thresholds)
+                                          cookieGrowth: r.cookieGrowth, netns: r.netns, thresholds: settings.thresholds,
+                                          window: r.windowSeconds)
+            + FdFindings.evaluate(listeners: listeners)
         var s = Snapshot(
             netns: r.netns, timestamp: r.timestamp, windowSeconds: r.windowSeconds, listeners: listeners,
             netstat: r.netstat, counterDeltas: r.counterDeltas, sysctls: r.sysctls, sources: sources,
