@@ -34,6 +34,17 @@ import Testing
         }
 
         func exit(_ pid: Int32) { try? FileManager.default.removeItem(atPath: "\(root)/\(pid)") }
+
+        /// /proc/<pid>/task/<pid>/children, as the kernel writes it: pids and a space each.
+        func children(_ pid: Int32, _ kids: [Int32]) throws {
+            let dir = "\(root)/\(pid)/task/\(pid)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try kids.map { "\($0) " }.joined().write(toFile: "\(dir)/children", atomically: false, encoding: .utf8)
+        }
+
+        func moveCgroup(_ pid: Int32, unit: String) throws {
+            try "0::/system.slice/\(unit)\n".write(toFile: "\(root)/\(pid)/cgroup", atomically: false, encoding: .utf8)
+        }
     }
 
     private func pid(_ r: Result<Owner, UnattributedError>?) -> Int32? {
@@ -125,5 +136,54 @@ import Testing
         let first = index.resolve([88], now: 0)
         if case .failure(let e) = first[88] { #expect(e.reason == .scanIncomplete) } else { Issue.record("found in the first scan") }
         #expect(pid(index.resolve([88], now: 1)[88]) == 3)
+    }
+
+    /// fd handoff (HAProxy's seamless reload): the owner passes the socket on and
+    /// closes its copy but keeps running; its fd link tells, at the next resolve.
+    @Test func anOwnerThatClosedItsCopyIsReplacedWhileItRuns() throws {
+        let proc = try FakeProc()
+        try proc.process(40, "haproxy", unit: "haproxy.service", start: 500, sockets: [100])
+        let index = OwnerIndex(procRoot: proc.root)
+        #expect(pid(index.resolve([100], now: 0)[100]) == 40)
+        try proc.process(41, "haproxy", unit: "haproxy.service", start: 900, sockets: [100])
+        try proc.process(40, "haproxy", unit: "haproxy.service", start: 500, sockets: [])
+        #expect(pid(index.resolve([100], now: 1)[100]) == 41, "40 runs on (same start time) but no longer holds it")
+    }
+
+    /// A process moved to another cgroup after it was first seen gets its new unit.
+    @Test func anOwnerMovedToAnotherCgroupIsDescribedAgain() throws {
+        let proc = try FakeProc()
+        try proc.process(40, "app", unit: "old.service", sockets: [100])
+        let index = OwnerIndex(procRoot: proc.root)
+        if case .success(let o) = index.resolve([100], now: 0)[100] { #expect(o.unit == "old.service") }
+        try proc.moveCgroup(40, unit: "new.service")
+        if case .success(let o) = index.resolve([100], now: 1)[100] { #expect(o.unit == "new.service" && o.pid == 40) } else { Issue.record("lost") }
+    }
+
+    /// The owner's descendants that hold the socket are its holders (nginx's workers).
+    @Test func descendantsHoldingTheSocketAreHolders() throws {
+        let proc = try FakeProc()
+        try proc.process(60, "master", unit: "web.service", sockets: [300, 301])
+        try proc.process(70, "worker", unit: "web.service", sockets: [300, 301])
+        try proc.process(71, "worker", unit: "web.service", sockets: [301])
+        try proc.process(72, "helper", unit: "web.service", sockets: [])
+        try proc.process(80, "grandchild", unit: "web.service", sockets: [300])
+        try proc.children(60, [70, 71, 72])
+        try proc.children(72, [80])
+        let index = OwnerIndex(procRoot: proc.root)
+        func holders(_ r: Result<Owner, UnattributedError>?) -> [Int32] {
+            if case .success(let o) = r { return o.holders }
+            return []
+        }
+        var r = index.resolve([300, 301], now: 0)
+        #expect(holders(r[300]) == [60, 70, 80])
+        #expect(holders(r[301]) == [60, 70, 71])
+        // A worker exits and a new one (another pid) starts: read once it appears.
+        proc.exit(71)
+        try proc.process(73, "worker", unit: "web.service", sockets: [300, 301])
+        try proc.children(60, [70, 72, 73])
+        r = index.resolve([300, 301], now: 1)
+        #expect(holders(r[300]) == [60, 70, 73, 80])
+        #expect(holders(r[301]) == [60, 70, 73])
     }
 }

@@ -38,6 +38,7 @@ public enum OnceCollection {
         for i in namespaces.indices {
             if var r = readings[i] {
                 ListenerTable.apply(owners: owners.byInode, to: &r.listeners)
+                ListenerTable.applyFdUsage(to: &r.listeners)
                 snapshots.append(SnapshotAssembly.assemble(r, settings: settings))
             } else if let s = unreachable[i] {
                 snapshots.append(s)

@@ -11,6 +11,9 @@ public struct Owner: Sendable, Hashable, Codable {
     public var container: String?
     /// The cgroup path the unit was taken from (untrusted text, like comm); for JSON and --once.
     public var cgroup: String?
+    /// Processes holding the socket: this one first, then its descendants that hold it
+    /// (nginx's workers), whose descriptors are counted for fd_limit_reached.
+    public var holders: [Int32] = []
 
     public init(pid: Int32, comm: String, cmdline: String, unit: String?, container: String?, cgroup: String? = nil) {
         self.pid = pid

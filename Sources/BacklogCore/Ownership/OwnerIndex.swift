@@ -28,7 +28,27 @@ public final class OwnerIndex {
         var owner: Owner
         /// /proc/<pid>/stat's start time: tells the process from a later one with its pid.
         var started: UInt64?
+        /// The fd it was found at: one readlink tells whether the process still holds it
+        /// (a process that handed its listener to another and closed its copy does not).
+        var fd: Int32
+        /// /proc/<pid>/cgroup as it was read: a process moved to another cgroup is described again.
+        var cgroup: [UInt8]
     }
+
+    /// A descendant of an owner, scanned once for the owner's listeners it holds.
+    struct Descendant {
+        var started: UInt64?
+        /// The owner's inodes at the time of the scan (a new listener makes it scan again).
+        var lookedFor: Set<UInt32>
+        var holds: Set<UInt32>
+    }
+    private var descendants: [Int32: Descendant] = [:]
+    /// Cached owners whose fd was checked last; the check goes round when there are many.
+    private var verifyCursor = 0
+    /// Most cached owners whose fd link is read again per resolve (5 000 listeners: each every 5th deep tick).
+    public var verifyPerResolve = 1024
+    /// Most descendants of one owner looked at (a fork server with thousands of children).
+    public var descendantsMax = 256
 
     struct Missing {
         var reason: Unattributed
@@ -46,21 +66,15 @@ public final class OwnerIndex {
     public func resolve(_ inodes: Set<UInt32>, now: Double) -> [UInt32: Result<Owner, UnattributedError>] {
         owners = owners.filter { inodes.contains($0.key) }
         missing = missing.filter { inodes.contains($0.key) }
-        // A socket outlives its holder when another process holds it too (nginx's
-        // binary upgrade, a restarted socket-activated service): look again once
-        // the cached process is gone or its pid belongs to another.
-        var alive: [Int32: Bool] = [:]
-        for (inode, c) in owners {
-            let pid = c.owner.pid
-            if alive[pid] == nil { alive[pid] = c.started != nil && Self.startTime(of: pid, procRoot: procRoot) == c.started }
-            if alive[pid] == false { owners[inode] = nil }
-        }
+        verify()
         let wanted = inodes.filter { owners[$0] == nil && (missing[$0].map { now >= $0.retryAt } ?? true) }
         if !wanted.isEmpty { scan(for: wanted, now: now) }
+        let holders = findHolders()
         var out: [UInt32: Result<Owner, UnattributedError>] = [:]
         for i in inodes {
-            if let c = owners[i] {
-                out[i] = .success(c.owner)
+            if var o = owners[i]?.owner {
+                o.holders = [o.pid] + (holders[i] ?? [])
+                out[i] = .success(o)
             } else {
                 out[i] = .failure(UnattributedError(reason: missing[i]?.reason ?? .notFound))
             }
@@ -68,9 +82,108 @@ public final class OwnerIndex {
         return out
     }
 
+    /// Re-checks cached owners cheaply: a socket outlives its holder when another
+    /// process holds it too (nginx's binary upgrade, a restarted socket-activated
+    /// service), and a holder can hand it on over SCM_RIGHTS and close its copy
+    /// while it keeps running (HAProxy's seamless reload, Envoy's hot restart). So
+    /// an owner is looked for again once its process is gone, its pid belongs to
+    /// another, or its fd no longer links to the socket; one that moved to another
+    /// cgroup is described again.
+    private func verify() {
+        var alive: [Int32: Bool] = [:]
+        var moved: [Int32: (cgroup: [UInt8], owner: Owner?)] = [:]
+        for (inode, c) in owners {
+            let pid = c.owner.pid
+            if alive[pid] == nil {
+                alive[pid] = c.started != nil && Self.startTime(of: pid, procRoot: procRoot) == c.started
+                if alive[pid] == true, let now = try? ProcFile.read("\(procRoot)/\(pid)/cgroup", limit: 1 << 16), now != c.cgroup {
+                    moved[pid] = (now, Self.describe(pid, procRoot: procRoot))
+                }
+            }
+            if alive[pid] == false {
+                owners[inode] = nil
+            } else if let m = moved[pid] {
+                if let o = m.owner { owners[inode]?.owner = o } else { owners[inode] = nil }
+                owners[inode]?.cgroup = m.cgroup
+            }
+        }
+        // The fd links, a bounded number per resolve (in inode order, going round).
+        let cached = owners.keys.sorted()
+        guard !cached.isEmpty else { return }
+        let count = min(cached.count, max(verifyPerResolve, 1))
+        if verifyCursor >= cached.count { verifyCursor = 0 }
+        for k in 0..<count {
+            let inode = cached[(verifyCursor + k) % cached.count]
+            guard let c = owners[inode] else { continue }
+            if !Self.links(pid: c.owner.pid, fd: c.fd, to: inode, procRoot: procRoot) { owners[inode] = nil }
+        }
+        verifyCursor = (verifyCursor + count) % cached.count
+    }
+
+    /// Whether /proc/<pid>/fd/<fd> is `socket:[inode]`.
+    static func links(pid: Int32, fd: Int32, to inode: UInt32, procRoot: String) -> Bool {
+        var link = [CChar](repeating: 0, count: 64)
+        let n = readlink("\(procRoot)/\(pid)/fd/\(fd)", &link, link.count - 1)
+        guard n > 0 else { return false }
+        return Array(link[0..<n].map { UInt8(bitPattern: $0) }) == Array("socket:[\(inode)]".utf8)
+    }
+
+    /// The other processes holding each owner's listeners: its descendants (the
+    /// workers of nginx, apache, gunicorn, php-fpm), which may run out of
+    /// descriptors while the owner does not. A descendant's fds are read once
+    /// (again when its owner has new listeners); known ones are kept while alive.
+    private func findHolders() -> [UInt32: [Int32]] {
+        var byOwner: [Int32: Set<UInt32>] = [:]
+        for (inode, c) in owners where c.owner.pid != 1 { byOwner[c.owner.pid, default: []].insert(inode) }
+        var out: [UInt32: [Int32]] = [:]
+        var live = Set<Int32>()
+        for (owner, inodes) in byOwner.sorted(by: { $0.key < $1.key }) {
+            for pid in Self.descendants(of: owner, procRoot: procRoot, max: descendantsMax) {
+                live.insert(pid)
+                let started = Self.startTime(of: pid, procRoot: procRoot)
+                if let d = descendants[pid], d.started == started, inodes.isSubset(of: d.lookedFor) {
+                    for i in d.holds.intersection(inodes) { out[i, default: []].append(pid) }
+                    continue
+                }
+                guard started != nil, case .inodes(let hits) = Self.socketInodes(of: pid, procRoot: procRoot, wanted: inodes) else { continue }
+                let holds = Set(hits.map(\.inode))
+                descendants[pid] = Descendant(started: started, lookedFor: inodes, holds: holds)
+                for i in holds { out[i, default: []].append(pid) }
+            }
+        }
+        descendants = descendants.filter { live.contains($0.key) }
+        return out.mapValues { $0.sorted() }
+    }
+
+    /// Children, grandchildren… of `pid` (/proc/<pid>/task/<tid>/children), breadth first, at most `max`.
+    static func descendants(of pid: Int32, procRoot: String, max: Int) -> [Int32] {
+        var out: [Int32] = []
+        var queue = [pid]
+        var seen: Set<Int32> = [pid]
+        while let p = queue.first, out.count < max {
+            queue.removeFirst()
+            guard let dir = opendir("\(procRoot)/\(p)/task") else { continue }
+            var tids: [String] = []
+            while let e = readdir(dir) {
+                let name = DirectoryEntry.name(e)
+                if name.first != "." { tids.append(name) }
+            }
+            closedir(dir)
+            for tid in tids {
+                guard let text = try? ProcFile.read("\(procRoot)/\(p)/task/\(tid)/children", limit: 1 << 16) else { continue }
+                for field in text.split(whereSeparator: { $0 == 0x20 || $0 == 0x0a }) {
+                    guard let child = Int32(String(decoding: field, as: UTF8.self)), seen.insert(child).inserted else { continue }
+                    if out.count < max { out.append(child) }
+                    queue.append(child)
+                }
+            }
+        }
+        return out
+    }
+
     private func scan(for wanted: Set<UInt32>, now: Double) {
         let started = ContinuousClock.now
-        var found: [UInt32: Int32] = [:]
+        var found: [UInt32: (pid: Int32, fd: Int32)] = [:]
         // Found with a holder other than pid 1: pid 1 (systemd) holds every socket
         // it activates, and the service it started is the owner a user means.
         var settled = 0
@@ -93,22 +206,23 @@ public final class OwnerIndex {
                 resumeAfter = pids[n - 1]
             case .denied: denied = true
             case .inodes(let hits):
-                for i in hits {
-                    guard let held = found[i] else {
-                        found[i] = pid
+                for (i, fd) in hits {
+                    guard let held = found[i]?.pid else {
+                        found[i] = (pid, fd)
                         if pid != 1 { settled += 1 }
                         continue
                     }
                     // Otherwise the lowest pid: usually the parent (nginx's master).
                     if held == 1 && pid != 1 { settled += 1 }
-                    if held == 1 || (pid != 1 && pid < held) { found[i] = pid }
+                    if held == 1 || (pid != 1 && pid < held) { found[i] = (pid, fd) }
                 }
             }
             if incomplete || settled == wanted.count { break }
         }
         for i in wanted {
-            if let pid = found[i], let owner = Self.describe(pid, procRoot: procRoot) {
-                owners[i] = Cached(owner: owner, started: Self.startTime(of: pid, procRoot: procRoot))
+            if let (pid, fd) = found[i], let owner = Self.describe(pid, procRoot: procRoot) {
+                let cgroup = (try? ProcFile.read("\(procRoot)/\(pid)/cgroup", limit: 1 << 16)) ?? []
+                owners[i] = Cached(owner: owner, started: Self.startTime(of: pid, procRoot: procRoot), fd: fd, cgroup: cgroup)
                 missing[i] = nil
             } else {
                 let reason: Unattributed = incomplete ? .scanIncomplete : denied ? .noPermission : .notFound
@@ -137,7 +251,8 @@ public final class OwnerIndex {
 
     enum FdScan {
         case denied
-        case inodes([UInt32])
+        /// The wanted inodes found, each with the fd number it is open at.
+        case inodes([(inode: UInt32, fd: Int32)])
         /// Time ran out while reading the process's fds.
         case cutShort
     }
@@ -159,7 +274,7 @@ public final class OwnerIndex {
         let path = "\(procRoot)/\(pid)/fd"
         guard let dir = opendir(path) else { return errno == EACCES || errno == EPERM ? .denied : .inodes([]) }
         defer { closedir(dir) }
-        var hits: [UInt32] = []
+        var hits: [(inode: UInt32, fd: Int32)] = []
         var link = [CChar](repeating: 0, count: 64)
         let prefix = Array("socket:[".utf8)
         var read = 0
@@ -187,7 +302,7 @@ public final class OwnerIndex {
                 guard !o1 && !o2 else { ok = false; break }
                 inode = a
             }
-            if ok && wanted.contains(inode) { hits.append(inode) }
+            if ok && wanted.contains(inode), let fd = Int32(name) { hits.append((inode, fd)) }
         }
         return .inodes(hits)
     }
@@ -195,7 +310,7 @@ public final class OwnerIndex {
     static func describe(_ pid: Int32, procRoot: String) -> Owner? {
         guard let comm = try? ProcFile.read("\(procRoot)/\(pid)/comm", limit: 64) else { return nil }
         let cmdline = (try? ProcFile.read("\(procRoot)/\(pid)/cmdline", limit: 4096)) ?? []
-        let cgroup = (try? ProcFile.readString("\(procRoot)/\(pid)/cgroup")) ?? ""
+        let cgroup = (try? ProcFile.read("\(procRoot)/\(pid)/cgroup", limit: 1 << 16)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let (unit, container, path) = CgroupUnit.parseWithPath(cgroup)
         return Owner(
             pid: pid,
