@@ -47,6 +47,8 @@ public final class DeepCollector {
     private var lastCount = 0
     /// Kept between dumps (its storage is reused); moved out while a dump runs.
     private var cookies = CookieSet()
+    /// The same for early looks at a few ports (sized for them, not for the whole table).
+    private var portCookies = CookieSet()
     /// Where CookieSet.touch's result goes (so its loads are kept).
     private var cookieTouch: UInt64 = 0
     private var errorsTotal: UInt64 = 0
@@ -61,12 +63,17 @@ public final class DeepCollector {
 
     /// `listeners` should carry recent peaks (a group that was full within the
     /// peak window classifies its re-sending requests as overflowed).
-    /// `now`: monotonic seconds, for the stall clock.
-    public func collect(listeners: [Listener], now: Double,
+    /// `now`: monotonic seconds, for the stall clock. `onlyPorts`: an early look at
+    /// these ports alone (every listener on them, so that a specific address still
+    /// wins over a wildcard): its groups' numbers replace theirs in the last
+    /// result, the other groups keep theirs, and the trackers forget nothing.
+    public func collect(listeners all: [Listener], now: Double, onlyPorts: Set<UInt16>? = nil,
                         isolation: isolated (any Actor)? = #isolation) async -> DeepResult {
         let started = ContinuousClock.now
         var cpu = 0.0
         var sliceStart = ThreadCPU.seconds()
+        let partial = onlyPorts != nil
+        let listeners = onlyPorts.map { ports in all.filter { $0.port.map(ports.contains) ?? false } } ?? all
         let matcher = ListenerMatcher(listeners)
         var full = [Bool](repeating: false, count: matcher.groups.count)
         var groupOf: [GroupKey: Int] = [:]
@@ -83,15 +90,17 @@ public final class DeepCollector {
         if !ports.isEmpty {
             // The dump's stretches are counted as they run (between pauses).
             cpu += ThreadCPU.seconds() - sliceStart
-            stall.begin()
-            requests.begin()
+            if !partial {
+                stall.begin()
+                requests.begin()
+            }
             do {
                 let sock = try socket.get()
                 let before = sock.malformedMessages
                 var seen = CookieSet()
-                swap(&seen, &cookies)
-                seen.reset(expecting: lastCount)
-                defer { swap(&seen, &cookies) }
+                if partial { swap(&seen, &portCookies) } else { swap(&seen, &cookies) }
+                seen.reset(expecting: partial ? 0 : lastCount)
+                defer { if partial { swap(&seen, &portCookies) } else { swap(&seen, &cookies) } }
                 // Past the bytecode's port limit, ask for every port and match in Swift.
                 let filter = ports.count <= Int(BD_MAX_FILTER_PORTS) ? ports : []
                 try await sock.dumpTCP(family: SockDiagSocket.bothFamilies,
@@ -114,8 +123,9 @@ public final class DeepCollector {
                 error = "\(e)"
             }
             sliceStart = ThreadCPU.seconds()
-            // A dump cut short must not make the trackers forget what it did not reach.
-            if error == nil {
+            // A dump cut short must not make the trackers forget what it did not reach;
+            // an early look reaches only its ports.
+            if error == nil && !partial {
                 stall.finish()
                 requests.finish()
             }
@@ -132,16 +142,21 @@ public final class DeepCollector {
             kept.cpuSeconds = cpu + ThreadCPU.seconds() - sliceStart
             return kept
         }
-        lastCount = records
-        var result = DeepResult(status: status, cpuSeconds: 0, trackingDropped: stall.dropped + requests.dropped)
-        var nextUnaccepted: [GroupKey: Set<UInt64>] = [:]
+        if !partial { lastCount = records }
+        // An early look amends the last result (its status is the last full look's).
+        var result = partial ? (lastGood ?? DeepResult(status: status, cpuSeconds: 0, trackingDropped: 0))
+                             : DeepResult(status: status, cpuSeconds: 0, trackingDropped: 0)
+        result.trackingDropped = stall.dropped + requests.dropped
+        var nextUnaccepted: [GroupKey: Set<UInt64>] = partial ? previousUnaccepted : [:]
         for (i, g) in matcher.groups.enumerated() {
             result.stats[g] = stats[i]
             // Accept progress: a connection waiting at the previous look has left the queue.
             if let before = previousUnaccepted[g], !before.isEmpty {
                 result.acceptProgress[g] = !before.isSubset(of: unaccepted[i])
+            } else {
+                result.acceptProgress[g] = nil
             }
-            if !unaccepted[i].isEmpty { nextUnaccepted[g] = unaccepted[i] }
+            nextUnaccepted[g] = unaccepted[i].isEmpty ? nil : unaccepted[i]
             // Half-open growth against the fewest seen over the window; the alarm is held for the window.
             let h = stats[i].syn(.halfOpen).count
             var history = (halfOpenSeen[g] ?? []).filter { now - $0.time <= window }
@@ -150,6 +165,7 @@ public final class DeepCollector {
             }
             history.append((now, h))
             halfOpenSeen[g] = history
+            result.halfOpenGrowth[g] = nil
             if let alarm = halfOpenAlarm[g] {
                 if now <= alarm.until && h >= thresholds.halfOpenMin {
                     result.halfOpenGrowth[g] = alarm.growth
@@ -159,9 +175,11 @@ public final class DeepCollector {
             }
         }
         previousUnaccepted = nextUnaccepted
-        let live = Set(matcher.groups)
-        halfOpenSeen = halfOpenSeen.filter { live.contains($0.key) }
-        halfOpenAlarm = halfOpenAlarm.filter { live.contains($0.key) }
+        if !partial {
+            let live = Set(matcher.groups)
+            halfOpenSeen = halfOpenSeen.filter { live.contains($0.key) }
+            halfOpenAlarm = halfOpenAlarm.filter { live.contains($0.key) }
+        }
         result.cpuSeconds = cpu + ThreadCPU.seconds() - sliceStart
         lastGood = result
         return result

@@ -58,8 +58,9 @@ public final class CollectionLoop: Sendable {
         let host = WatchedNamespace(label: WatchedNamespace.hostLabel, inode: NetnsInode.ofProcess() ?? 0, path: nil)
         registry = NamespaceRegistry(host: try NamespaceSlot(host, peakWindow: settings.peakWindow))
         let tickerThread = try NetnsThread.own()
-        deep = try DeepLoop(registry: registry, settings: settings, alsoMetered: [tickerThread])
-        ticker = FastTicker(thread: tickerThread, settings: settings, registry: registry, deep: deep,
+        let gate = EarlyLookGate()
+        deep = try DeepLoop(registry: registry, settings: settings, alsoMetered: [tickerThread], earlyLooks: gate)
+        ticker = FastTicker(thread: tickerThread, settings: settings, registry: registry, deep: deep, earlyLooks: gate,
                             publish: publish, afterTick: afterTick)
     }
 
@@ -101,11 +102,14 @@ actor FastTicker {
     private let started = ContinuousClock.now
     private let registry: NamespaceRegistry
     private let deep: DeepLoop
+    private let earlyLooks: EarlyLookGate
     private let publish: @Sendable (Publication) -> Void
     private let afterTick: @Sendable (Publication) -> Void
 
     init(thread: NetnsThread, settings: CollectionLoop.Settings, registry: NamespaceRegistry, deep: DeepLoop,
+         earlyLooks: EarlyLookGate,
          publish: @escaping @Sendable (Publication) -> Void, afterTick: @escaping @Sendable (Publication) -> Void) {
+        self.earlyLooks = earlyLooks
         self.thread = thread
         initialInterval = settings.interval
         self.settings = settings
@@ -142,7 +146,7 @@ actor FastTicker {
         let all = registry.current
         let group = DispatchGroup()
         let request = NamespaceSlot.TickRequest(now: now, settings: settings, owners: owners, deepInterval: deepInterval,
-                                                fastInterval: interval)
+                                                fastInterval: interval, earlyLooks: earlyLooks)
         for c in all {
             group.enter()
             c.tick(request) { group.leave() }

@@ -13,8 +13,10 @@ final class DeepLoop: Sendable {
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     /// `alsoMetered`: collection threads other than the namespaces' (the fast loop's).
-    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread]) throws(NetnsError) {
-        worker = try DeepWorker(registry: registry, settings: settings, alsoMetered: alsoMetered)
+    /// `earlyLooks`: the namespaces' early looks, whose CPU the deep tick's pacing pays for.
+    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread],
+         earlyLooks: EarlyLookGate) throws(NetnsError) {
+        worker = try DeepWorker(registry: registry, settings: settings, alsoMetered: alsoMetered, earlyLooks: earlyLooks)
     }
 
     /// The deep tick's interval and the latest owner lookup, for the fast tick.
@@ -57,10 +59,13 @@ actor DeepWorker {
     private let owners = OwnerIndex()
     private var lookups: UInt64 = 0
     private let alsoMetered: [NetnsThread]
+    private let earlyLooks: EarlyLookGate
     private var budget = DeepBudget()
 
-    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread]) throws(NetnsError) {
+    init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread],
+         earlyLooks: EarlyLookGate) throws(NetnsError) {
         thread = try NetnsThread.own()
+        self.earlyLooks = earlyLooks
         self.registry = registry
         self.settings = settings
         self.alsoMetered = alsoMetered
@@ -116,9 +121,12 @@ actor DeepWorker {
         let threads = registry.current.map { (id: ObjectIdentifier($0.collector), cpu: $0.collector.threadCPUSeconds) }
             + alsoMetered.map { (id: ObjectIdentifier($0), cpu: $0.cpuSeconds) }
             + [(id: ObjectIdentifier(thread), cpu: ThreadCPU.seconds())]
-        budget.record(threads: threads, deepCPU: cpu, now: now)
+        // Early looks since the last tick ran on the namespaces' threads: deep work, paid for here.
+        let early = earlyLooks.drain()
+        budget.record(threads: threads, deepCPU: cpu + early, now: now)
         let share = budget.budget(deep: s.deepCPUBudget, fast: s.fastCPUBudget)
-        let interval = max(s.deepMinInterval, cpu / max(share, 1e-6))
+        earlyLooks.share = share
+        let interval = max(s.deepMinInterval, (cpu + early) / max(share, 1e-6))
         latest.withLock { $0 = (interval, resolved) }
         return interval
     }

@@ -40,7 +40,17 @@ public struct ListenerTable: Sendable {
         var peak = PeakWindow()
         var fullSeconds = 0.0
         var overflow = OverflowAttribution.Slot()
+        var drops = DropWindow()
+        /// Fast ticks in a row with a non-empty queue that did not shrink.
+        var steady = 0
+        var lastLength: UInt32 = 0
     }
+
+    /// A queue that has held connections and not shrunk for this many fast ticks
+    /// may belong to a server that stopped calling accept(): worth an early deep look.
+    public static let steadyTicks = 4
+    /// TCP groups with a member whose queue is steady (see `steadyTicks`) at the last tick; usually none.
+    public private(set) var steadyGroups: [GroupKey] = []
 
     public init(netns: String, window: Double) {
         self.netns = netns
@@ -72,7 +82,7 @@ public struct ListenerTable: Sendable {
         let family: AddressFamily = Int32(rec.family) == AF_INET6 ? .inet6 : .inet
         let key = ListenerKey(family: family, inode: rec.inode, cookie: rec.cookie)
         if let i = slot(key), listeners[i].boundInterface == rec.bound_ifindex {
-            return refresh(i, length: rec.rqueue, max: rec.wqueue)
+            return refresh(i, length: rec.rqueue, max: rec.wqueue, drops: rec.has_drops != 0 ? UInt64(rec.drops) : nil)
         }
         insert(key, Self.listener(netns: netns, from: rec))
     }
@@ -88,17 +98,18 @@ public struct ListenerTable: Sendable {
     /// A listener made elsewhere (tests, fixtures), observed like a record.
     public mutating func observe(_ l: Listener) {
         let key = l.key
-        if let i = slots[key] { return refresh(i, length: l.queueLength, max: l.queueMax) }
+        if let i = slots[key] { return refresh(i, length: l.queueLength, max: l.queueMax, drops: l.drops) }
         insert(key, l)
     }
 
     /// A listener seen before: only its numbers, and only if they changed (the
     /// first of duplicates in one dump counts).
-    private mutating func refresh(_ i: Int, length: UInt32, max: UInt32) {
+    private mutating func refresh(_ i: Int, length: UInt32, max: UInt32, drops: UInt64? = nil) {
         guard tracking[i].seen != generation else { return }
         tracking[i].seen = generation
         if listeners[i].queueLength != length { listeners[i].queueLength = length }
         if listeners[i].queueMax != max { listeners[i].queueMax = max }
+        if listeners[i].drops != drops { listeners[i].drops = drops }
         if length > max && listeners[i].family != .unix { fullSinceCounterRead = true }
     }
 
@@ -137,14 +148,26 @@ public struct ListenerTable: Sendable {
             if let deep { apply(deep) }
         }
         // One pass over the table per tick (it is large: passes cost memory bandwidth).
+        if !steadyGroups.isEmpty { steadyGroups.removeAll(keepingCapacity: true) }
         for i in listeners.indices {
             let length = listeners[i].queueLength
+            if length > 0 && listeners[i].family != .unix {
+                tracking[i].steady = length >= tracking[i].lastLength ? tracking[i].steady + 1 : 0
+                if tracking[i].steady >= Self.steadyTicks { steadyGroups.append(listeners[i].groupKey) }
+            } else if tracking[i].steady != 0 {
+                tracking[i].steady = 0
+            }
+            if tracking[i].lastLength != length { tracking[i].lastLength = length }
             let full = length > listeners[i].queueMax
             let peak = tracking[i].peak.add(length, at: now, window: window)
             if listeners[i].queuePeak != peak { listeners[i].queuePeak = peak }
             if full { tracking[i].fullSeconds += step }
             // Written only when changed: an unchanged table is not copied (the last snapshot shares it).
             if listeners[i].fullSeconds != tracking[i].fullSeconds { listeners[i].fullSeconds = tracking[i].fullSeconds }
+            if let d = listeners[i].drops {
+                let grown = tracking[i].drops.add(d, at: now, window: window)
+                if listeners[i].dropsInWindow != grown { listeners[i].dropsInWindow = grown }
+            }
             if listeners[i].family != .unix {
                 if full { tracking[i].overflow.fullSinceRead = true }
                 if listeners[i].overflowsEstimated == nil { listeners[i].overflowsEstimated = tracking[i].overflow.share }
@@ -217,6 +240,28 @@ public struct ListenerTable: Sendable {
         }
     }
 
+    /// Reads the descriptors of the processes holding each listener (for the groups
+    /// in `only`, or all) and keeps, per listener, the holder closest to its limit.
+    public mutating func applyFdUsage(only: Set<GroupKey>? = nil) {
+        Self.applyFdUsage(to: &listeners, only: only)
+    }
+
+    /// Each holder is read once per call, however many listeners it holds.
+    public static func applyFdUsage(to listeners: inout [Listener], only: Set<GroupKey>? = nil, procRoot: String = "/proc") {
+        var cache: [Int32: FdUsage?] = [:]
+        var changed: [(Int, FdUsage?)] = []
+        for i in listeners.indices {
+            guard let holders = listeners[i].owner?.holders, !holders.isEmpty else {
+                if listeners[i].fdUsage != nil { changed.append((i, nil)) }
+                continue
+            }
+            if let only, !only.contains(listeners[i].groupKey) { continue }
+            let u = FdUsage.closest(holders, cache: &cache, procRoot: procRoot)
+            if listeners[i].fdUsage != u { changed.append((i, u)) }
+        }
+        for (i, u) in changed { listeners[i].fdUsage = u }
+    }
+
     /// ListenOverflows growth while no listener was full, since the table was made.
     public var unattributedOverflows: Double { overflows.unattributed }
 
@@ -233,6 +278,7 @@ public struct ListenerTable: Sendable {
             inode: rec.inode, cookie: rec.cookie, queueLength: rec.rqueue, queueMax: rec.wqueue,
             v6Only: family == AF_INET6 && rec.v6only >= 0 ? rec.v6only == 1 : nil, uid: rec.uid)
         l.boundInterface = rec.bound_ifindex
+        if rec.has_drops != 0 { l.drops = UInt64(rec.drops) }
         return l
     }
 

@@ -39,6 +39,11 @@ public actor NamespaceCollector {
     private var deepRunning = false
     private var ownersApplied: UInt64?
     private var occupant: NetnsOccupant?
+    /// Early looks per group in the current episode (since its queue was last empty).
+    private var early: [GroupKey: (looks: Int, last: Double)] = [:]
+    private var earlyRunning = false
+    /// Early deep looks since start (for tests and the benchmark).
+    public private(set) var earlyLooks = 0
 
     /// Joins the namespace on a new thread (backlogd's own: a plain thread).
     public init(_ ns: WatchedNamespace, peakWindow: Double = 15,
@@ -73,7 +78,8 @@ public actor NamespaceCollector {
     /// `now` is monotonic seconds; `fastInterval` the paced interval. Returns the
     /// thread CPU time it took, for the fast tick's pacing.
     public func tick(now: Double, settings: CollectorSettings, peakWindow: Double, maxStep: Double,
-                     owners: OwnerSnapshot?, deepInterval: Double?, fastInterval: Double?) -> (snapshot: Snapshot, cpuSeconds: Double) {
+                     owners: OwnerSnapshot?, deepInterval: Double?, fastInterval: Double?,
+                     earlyLooks gate: EarlyLookGate? = nil) -> (snapshot: Snapshot, cpuSeconds: Double) {
         let cpu0 = ThreadCPU.seconds()
         table.window = peakWindow
         // Reading the counters costs a tick's worth of work at 50 listeners: when the
@@ -91,7 +97,56 @@ public actor NamespaceCollector {
         r.readings.deepIntervalSeconds = deepInterval
         r.readings.fastIntervalSeconds = fastInterval
         let snapshot = SnapshotAssembly.assemble(r.readings, settings: settings)
+        if let gate { considerEarlyLook(now: now, gate: gate, thresholds: settings.thresholds, window: peakWindow) }
         return (snapshot, ThreadCPU.seconds() - cpu0)
+    }
+
+    // MARK: early deep looks
+
+    /// Most early looks per group and episode, and the least time between two.
+    public static let earlyLooksPerEpisode = 2
+    public static let earlyLookSpacing = 2.0
+
+    /// A queue that holds connections and does not shrink (ListenerTable.steadyGroups)
+    /// gets a deep look at its port now, rather than at the next deep tick (tens of
+    /// seconds away on a busy host): two looks 2 s apart tell not_accepting. Rare by
+    /// construction: at most one per group every 2 s and 2 per episode (an episode
+    /// ends when the group's queues are all empty: a busy healthy server that keeps
+    /// a non-empty queue gets its two looks, then none), and only while early looks
+    /// are within the deep budget (EarlyLookGate).
+    private func considerEarlyLook(now: Double, gate: EarlyLookGate, thresholds: Thresholds, window: Double) {
+        if !early.isEmpty {
+            var busy = Set<GroupKey>()
+            for l in table.listeners where l.queueLength > 0 { busy.insert(l.groupKey) }
+            early = early.filter { busy.contains($0.key) }
+        }
+        let due = Set(table.steadyGroups).filter { g in
+            guard let e = early[g] else { return true }
+            return e.looks < Self.earlyLooksPerEpisode && now - e.last >= Self.earlyLookSpacing
+        }
+        guard !due.isEmpty, !earlyRunning, !deepRunning, gate.mayLook(now: now) else { return }
+        for g in due { early[g] = ((early[g]?.looks ?? 0) + 1, now) }
+        earlyRunning = true
+        earlyLooks += 1
+        Task {
+            let cpu = await earlyLook(groups: due, now: now, thresholds: thresholds, window: window)
+            gate.record(cpu: cpu, now: now)
+        }
+    }
+
+    /// A deep look at the ports of `groups` only, amending the last deep result.
+    private func earlyLook(groups: Set<GroupKey>, now: Double, thresholds: Thresholds, window: Double) async -> Double {
+        defer { earlyRunning = false }
+        openSockets()
+        guard let deep = deepCollector else { return 0 }
+        deep.thresholds = thresholds
+        deep.window = window
+        let result = await deep.collect(listeners: table.listeners, now: now, onlyPorts: Set(groups.map(\.port)))
+        deepResult = result
+        table.apply(result.stats)
+        let fdStart = ThreadCPU.seconds()
+        table.applyFdUsage(only: groups)
+        return result.cpuSeconds + ThreadCPU.seconds() - fdStart
     }
 
     // MARK: deep looks
@@ -104,6 +159,8 @@ public actor NamespaceCollector {
         let inodes = Set(table.listeners.lazy.map(\.inode))
         guard !deepRunning else { return (0, inodes) }
         deepRunning = true
+        // An early look in progress finishes first (it shares the socket and the trackers).
+        while earlyRunning { try? await Task.sleep(for: .milliseconds(10)) }
         defer { deepRunning = false }
         openSockets()
         guard let deep = deepCollector else { return (0, inodes) }
@@ -112,7 +169,10 @@ public actor NamespaceCollector {
         let result = await deep.collect(listeners: table.listeners, now: now)
         deepResult = result
         table.apply(result.stats)
-        return (result.cpuSeconds, inodes)
+        // The holders' descriptors, at every look (their owners came with the last tick).
+        let fdStart = ThreadCPU.seconds()
+        table.applyFdUsage()
+        return (result.cpuSeconds + ThreadCPU.seconds() - fdStart, inodes)
     }
 
     // MARK: --once

@@ -27,7 +27,13 @@ public struct Listener: Sendable, Hashable, Codable {
     public var connections: ConnectionStats?
     /// Share of TcpExt ListenOverflows growth attributed to this listener (an
     /// estimate: growth during a tick is split among the listeners seen full then).
+    /// Deprecated by `drops`, which is exact.
     public var overflowsEstimated: Double?
+    /// The socket's own drop count (sk_drops: SK_MEMINFO_DROPS, ss -m `d`), TCP
+    /// only: segments the kernel dropped against this listener (README, "Drops").
+    public var drops: UInt64?
+    /// Growth of `drops` over the peak window (`--once`: over its window).
+    public var dropsInWindow: UInt64?
     /// IPV6_V6ONLY of an inet6 listener; a `::` listener without it also takes IPv4.
     public var v6Only: Bool?
     public var uid: UInt32?
@@ -38,6 +44,9 @@ public struct Listener: Sendable, Hashable, Codable {
     /// The process that holds it, once looked up; nil with `unattributed` saying why.
     public var owner: Owner?
     public var unattributed: Unattributed?
+    /// Of the processes holding it (Owner.holders), the one closest to its fd limit,
+    /// as read at the last deep look.
+    public var fdUsage: FdUsage?
 
     public init(
         netns: String = "host", family: AddressFamily, address: String, port: UInt16?,
@@ -66,6 +75,21 @@ public struct Listener: Sendable, Hashable, Codable {
     /// Length as a fraction of max (can exceed 1: the queue holds max+1).
     public var fill: Double {
         queueMax == 0 ? (queueLength > 0 ? Double.infinity : 0) : Double(queueLength) / Double(queueMax)
+    }
+
+    /// The drops as findings say them: `12 SYNs/ACKs dropped in the last 15 s`
+    /// (`window` 0, a single dump: the total since the socket was made); nil when none.
+    public func droppedText(window: Double) -> String? {
+        let (n, when): (UInt64, String)
+        if window > 0 {
+            guard let w = dropsInWindow, w > 0 else { return nil }
+            let s = window == window.rounded() ? "\(Int(window)) s" : "\((window * 10).rounded() / 10) s"
+            (n, when) = (w, "in the last \(s)")
+        } else {
+            guard let d = drops, d > 0 else { return nil }
+            (n, when) = (d, "since it opened")
+        }
+        return "\(n) SYN\(n == 1 ? "" : "s")/ACK\(n == 1 ? "" : "s") dropped \(when)"
     }
 
     /// The address:port group that SO_REUSEPORT members share (within one namespace).

@@ -24,6 +24,7 @@ final class NamespaceSlot: Sendable {
         var owners: OwnerSnapshot?
         var deepInterval: Double?
         var fastInterval: Double
+        var earlyLooks: EarlyLookGate?
     }
 
     /// Joins the namespace (a thread of its own).
@@ -44,7 +45,7 @@ final class NamespaceSlot: Sendable {
             let s = r.settings
             let (snapshot, cpu) = await collector.tick(
                 now: r.now, settings: s.collector, peakWindow: s.peakWindow, maxStep: max(r.fastInterval * 4, 1),
-                owners: r.owners, deepInterval: r.deepInterval, fastInterval: r.fastInterval)
+                owners: r.owners, deepInterval: r.deepInterval, fastInterval: r.fastInterval, earlyLooks: r.earlyLooks)
             latest.withLock { $0 = TickResult(snapshot: snapshot, cpuSeconds: cpu, tick: r.now) }
             inFlight.store(false, ordering: .releasing)
             done()
