@@ -10,7 +10,8 @@ final class NginxServer: @unchecked Sendable {
     let prefix: String
     let port: UInt16
 
-    init(in ns: NetNamespace, port: UInt16, backlog: Int) throws {
+    /// `main`: extra directives of the main context (`worker_rlimit_nofile 64;`).
+    init(in ns: NetNamespace, port: UInt16, backlog: Int, main: String = "", workerConnections: Int = 64) throws {
         self.port = port
         prefix = temporaryPath("nginx")
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
@@ -18,9 +19,10 @@ final class NginxServer: @unchecked Sendable {
             daemon off;
             master_process on;
             worker_processes 1;
+            \(main)
             pid \(prefix)/nginx.pid;
             error_log \(prefix)/logs/error.log;
-            events { worker_connections 64; }
+            events { worker_connections \(workerConnections); }
             http {
                 access_log off;
                 client_body_temp_path \(prefix)/body;
@@ -31,6 +33,7 @@ final class NginxServer: @unchecked Sendable {
                 server {
                     listen 127.0.0.1:\(port) backlog=\(backlog);
                     location / { return 200 "ok\\n"; }
+                    client_header_timeout 120s;
                 }
             }
             """.write(toFile: "\(prefix)/nginx.conf", atomically: true, encoding: .utf8)
@@ -56,6 +59,8 @@ final class NginxServer: @unchecked Sendable {
             return fields.count > 2 && Int32(fields[1]) == master.pid
         }
     }
+
+    var errorLog: String { (try? String(contentsOfFile: "\(prefix)/logs/error.log", encoding: .utf8)) ?? "" }
 
     func stop() {
         for w in workers { kill(w, SIGCONT) }
