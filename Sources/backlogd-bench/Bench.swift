@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backlogd-bench",
         abstract: "Measures backlogd against the kernel's floor and node_exporter, in a namespace of its own.",
-        subcommands: [Run.self, Hold.self, HoldListeners.self],
+        subcommands: [Run.self, Hold.self, HoldListeners.self, Hang.self],
         defaultSubcommand: Run.self)
 }
 
@@ -21,6 +21,16 @@ struct Hold: ParsableCommand {
 
     func run() throws {
         Holder.run(port: port, count: count, stuck: stuck)
+    }
+}
+
+struct Hang: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "(internal) a server that stops calling accept() once a file exists")
+    @Option var port: UInt16
+    @Option var hangFile: String
+
+    func run() throws {
+        HangServer.run(port: port, hangFile: hangFile)
     }
 }
 
@@ -46,6 +56,8 @@ struct Run: ParsableCommand {
             /metrics latency with 4 concurrent scrapers against prometheus-node-exporter (tcpstat, \
             netstat); peak RSS of both; the daemon's CPU over --cpu-seconds. A second, small \
             namespace (--small-connections) checks that scrape latency is flat in the socket count. \
+            Then a server beside the sockets stops calling accept() while clients keep connecting: the \
+            time until /metrics reports not_accepting, and the daemon's CPU before and after the hang. \
             The last line is a machine-readable summary (BENCH_SUMMARY {json}).
 
             With --listeners N it measures the listener axis instead (the sockets axis is skipped): \
@@ -80,6 +92,8 @@ struct Run: ParsableCommand {
     var scrapes = 100
     @Option(help: "Seconds over which the daemon's CPU is measured.")
     var cpuSeconds = 60.0
+    @Option(help: "Seconds a healthy server runs beside the daemon before the hang is measured.")
+    var hangSettleSeconds = 20.0
     @Option(help: "node_exporter binary (Debian: prometheus-node-exporter).")
     var nodeExporter = "prometheus-node-exporter"
 
@@ -130,6 +144,7 @@ struct Run: ParsableCommand {
         Thread.sleep(forTimeInterval: cpuSeconds)
         r.cpuFraction = (Measure.cpuSeconds(daemon.pid) - c0) / cpuSeconds
         r.deepInterval = deepInterval(w)
+        r.hang = try HangMeasure.run(w, daemon: daemon, settle: hangSettleSeconds, cpuSeconds: cpuSeconds) { deepInterval(w) }
         print(r.text)
     }
 

@@ -18,6 +18,7 @@ struct Report {
     var daemonRSS = Double.nan, nodeRSS = Double.nan
     var cpuFraction = Double.nan
     var deepInterval = Double.nan
+    var hang = HangMeasure()
 
     var fastRatio: Double { fastTick / fastFloor }
     var deepRatio: Double { deepTick / deepFloor }
@@ -39,13 +40,16 @@ struct Report {
         out += "scrape p99 at \(sockets) vs \(smallSockets) sockets: \(ms(scrapeP99)) vs \(ms(smallScrapeP99))   ratio \(String(format: "%.2f", flatness))   (target ≤ 1.5: \(verdict(flatness <= 1.5)))\n"
         out += "peak RSS    backlogd \(String(format: "%.1f", daemonRSS)) MB   node_exporter \(String(format: "%.1f", nodeRSS)) MB   (target ≤ 30 MB: \(verdict(daemonRSS <= 30)))\n"
         out += "daemon CPU  \(String(format: "%.2f", cpuFraction * 100)) % of one core at default settings, deep interval \(String(format: "%.2f", deepInterval)) s   (target ≤ 2 %: \(verdict(cpuFraction <= 0.02)))\n"
+        out += "hang        not_accepting on /metrics \(String(format: "%.1f", hang.seconds)) s after a server stopped calling accept()   (target ≤ 10 s: \(verdict(hang.seconds <= 10)))\n"
+        out += "            daemon CPU \(String(format: "%.2f", hang.cpuHealthy * 100)) % before (a healthy server, nothing stuck; deep interval \(String(format: "%.2f", hang.deepIntervalHealthy)) s), \(String(format: "%.2f", hang.cpuHung * 100)) % from the hang on   (target ≤ 2 %: \(verdict(max(hang.cpuHealthy, hang.cpuHung) <= 0.02)))\n"
         let fields: [(String, Double)] = [
             ("sockets", Double(sockets)), ("fast_tick_s", fastTick), ("fast_floor_s", fastFloor), ("fast_ratio", fastRatio),
             ("deep_tick_s", deepTick), ("deep_floor_s", deepFloor), ("deep_ratio", deepRatio), ("once_s", once),
             ("scrape_p50_s", scrapeP50), ("scrape_p99_s", scrapeP99), ("node_p50_s", nodeP50), ("node_p99_s", nodeP99),
             ("scrape_vs_node_p99", scrapeVsNode), ("small_sockets", Double(smallSockets)), ("small_scrape_p99_s", smallScrapeP99),
             ("scrape_flatness", flatness), ("rss_mb", daemonRSS), ("node_rss_mb", nodeRSS), ("cpu_fraction", cpuFraction),
-            ("deep_interval_s", deepInterval),
+            ("deep_interval_s", deepInterval), ("hang_to_not_accepting_s", hang.seconds), ("cpu_fraction_healthy", hang.cpuHealthy),
+            ("cpu_fraction_hung", hang.cpuHung), ("deep_interval_healthy_s", hang.deepIntervalHealthy),
         ]
         let json = fields.map { "\"\($0.0)\":\($0.1.isFinite ? String(format: "%.6g", $0.1) : "null")" }.joined(separator: ",")
         out += "BENCH_SUMMARY {\(json)}"

@@ -117,8 +117,9 @@ import Glibc
             #expect(Self.netnsInfo(text)[empty.name] == "")
             #expect(Self.metricQueues(text, netns: empty.name).isEmpty)
             // Each namespace's own sysctls and counters, read on its thread.
-            // Sysctls are re-read every 10 s: the namespace may have been seen before it was set.
-            try waitUntil("somaxconn 2 in \(clamped.name)") {
+            // Sysctls are re-read every max(10 s, 40 fast ticks) — up to 80 s when a loaded machine
+            // paces the tick to 2 s: the namespace may have been seen before it was set.
+            try waitUntil("somaxconn 2 in \(clamped.name)", timeout: 90) {
                 text = try scrape(home).text
                 return MetricsText.value(text, "backlogd_sysctl", ["netns": clamped.name, "name": "net.core.somaxconn"]) == 2
             }
