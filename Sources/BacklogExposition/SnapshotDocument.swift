@@ -82,6 +82,7 @@ public struct SnapshotDocument: Encodable, Sendable {
         var overflowsEstimated: Double?
         var drops: UInt64?
         var dropsInWindow: UInt64?
+        var fdUsage: FdUsage?
         var owner: OwnerEntry?
         var unattributed: String?
 
@@ -91,6 +92,7 @@ public struct SnapshotDocument: Encodable, Sendable {
             case overflowsEstimated = "overflows_estimated"
             case drops
             case dropsInWindow = "drops_in_window"
+            case fdUsage = "fd_usage"
         }
 
         init(_ l: Listener, commandLines: Bool = true) {
@@ -112,6 +114,7 @@ public struct SnapshotDocument: Encodable, Sendable {
             overflowsEstimated = l.overflowsEstimated
             drops = l.drops
             dropsInWindow = l.dropsInWindow
+            fdUsage = l.fdUsage
         }
     }
 

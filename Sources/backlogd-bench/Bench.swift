@@ -93,7 +93,7 @@ struct Run: ParsableCommand {
     @Option(help: "Seconds over which the daemon's CPU is measured.")
     var cpuSeconds = 60.0
     @Option(help: "Seconds a healthy server runs beside the daemon before the hang is measured.")
-    var hangSettleSeconds = 20.0
+    var hangSettleSeconds = 120.0
     @Option(help: "node_exporter binary (Debian: prometheus-node-exporter).")
     var nodeExporter = "prometheus-node-exporter"
 

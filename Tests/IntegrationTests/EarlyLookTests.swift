@@ -1,6 +1,5 @@
 import BacklogCore
 import Foundation
-import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -11,37 +10,56 @@ import Glibc
 /// fast tick sees, and that buys an early deep look at its port.
 @Suite struct EarlyLookTests {
     /// The deep tick is held to once a minute; the first one runs at start, before
-    /// any client. Only early looks can report not_accepting within the deadline.
+    /// any client. The server first runs healthy under traffic that keeps one
+    /// connection in its queue (which spends an episode's two early looks: they see
+    /// progress), then stops calling accept() while clients keep coming. Only early
+    /// looks can report not_accepting within the deadline.
     @Test func aHungServerIsReportedLongBeforeTheNextDeepTick() throws {
         try withNamespace { ns in
-            let bag = SocketBag()
-            defer { bag.closeAll() }
-            let port = try ns.enter { try TestSockets.listenTCP("127.0.0.1", backlog: 128, bag: bag).port }
+            let port: UInt16 = 7501
+            let hangFile = temporaryPath("hang")
+            defer { unlink(hangFile) }
+            let server = try BackgroundProcess(["python3", "-c", """
+                import os, socket, time
+                l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                l.bind(("127.0.0.1", \(port))); l.listen(128); l.setblocking(False); print("ready", flush=True)
+                clients = []
+                while True:
+                    hung = os.path.exists("\(hangFile)")
+                    c = socket.socket(); c.setblocking(False)
+                    try: c.connect(("127.0.0.1", \(port)))
+                    except BlockingIOError: pass
+                    clients.append(c)
+                    time.sleep(0.1)
+                    if hung: continue
+                    try:
+                        while True: l.accept()[0].close()
+                    except BlockingIOError: pass
+                    for c in clients: c.close()
+                    clients = []
+                """], in: ns)
+            defer { server.stop() }
+            try waitUntil("the server") { server.log.contains("ready") }
             let daemon = try startDaemon(in: ns, ["--deep-min-interval", "60s"])
             defer { daemon.stop() }
             // The first deep tick has run once /metrics shows its interval.
             try waitUntil("the first deep tick") { try scrape(ns).text.contains("backlogd_deep_interval_seconds{netns=\"host\"} 60") }
+            Thread.sleep(forTimeInterval: 8)
+            #expect(MetricsText.value(try scrape(ns).text, "backlogd_finding", ["port": "\(port)", "kind": "not_accepting"]) == nil,
+                    "healthy so far")
             let hung = Date()
-            let stop = Mutex(false)
-            let clients = Thread {
-                // A client every 200 ms, as traffic keeps coming to a hung server.
-                while !stop.withLock({ $0 }) {
-                    _ = try? ns.enter { try TestSockets.connectTCP("127.0.0.1", port: port, bag: bag) }
-                    Thread.sleep(forTimeInterval: 0.2)
-                }
-            }
-            clients.start()
-            defer { stop.withLock { $0 = true } }
+            _ = FileManager.default.createFile(atPath: hangFile, contents: nil)
             try waitUntil("not_accepting on /metrics", timeout: 30) {
                 MetricsText.value(try scrape(ns).text, "backlogd_finding", ["port": "\(port)", "kind": "not_accepting"]) == 1
             }
-            print("not_accepting \(String(format: "%.1f", Date().timeIntervalSince(hung))) s after the clients started")
+            print("not_accepting \(String(format: "%.1f", Date().timeIntervalSince(hung))) s after the server hung")
             #expect(try scrape(ns).text.contains("backlogd_deep_interval_seconds{netns=\"host\"} 60"), "still paced to a minute")
         }
     }
 
     /// A busy server that keeps a non-empty queue gets two early looks, then none
-    /// until its queue has been empty; the looks are at least 2 s apart.
+    /// until its queue has been empty or grows past where it was at those looks;
+    /// the looks are at least 2 s apart.
     @Test func earlyLooksStayRare() throws {
         try withNamespace { ns in
             let bag = SocketBag()
@@ -52,13 +70,17 @@ import Glibc
             let wns = WatchedNamespace(label: "host", inode: NetnsInode.of(path: path) ?? 0, path: path)
             let collector = try NamespaceCollector(wns)
             let gate = EarlyLookGate()
+            // As for a healthy server: not_accepting is never raised here (it would end the looks).
+            var patient = Thresholds()
+            patient.notAcceptingAfter = 1e9
+            let settings = CollectorSettings(thresholds: patient)
             // Ticks on a simulated clock, 250 ms apart; the early look a tick starts runs before the next.
             func ticks(_ range: Range<Int>) throws -> [Int] {
                 try BlockingWait.run {
                     var looks: [Int] = []
                     for i in range {
                         let before = await collector.earlyLooks
-                        _ = await collector.tick(now: Double(i) * 0.25, settings: CollectorSettings(), peakWindow: 15, maxStep: 1,
+                        _ = await collector.tick(now: Double(i) * 0.25, settings: settings, peakWindow: 15, maxStep: 1,
                                                  owners: nil, deepInterval: 60, fastInterval: 0.25, earlyLooks: gate)
                         try? await Task.sleep(for: .milliseconds(20))
                         if await collector.earlyLooks > before { looks.append(i) }
@@ -69,15 +91,19 @@ import Glibc
             let first = try ticks(0..<80)
             #expect(first.count == 2, "two looks in 20 s of a steady queue: at ticks \(first)")
             if first.count == 2 { #expect(first[1] - first[0] >= 8, "2 s apart: \(first)") }
+            // It grows past the 3 it held at those looks: new evidence, a new episode.
+            _ = try ns.enter { try Clients.connect(1, port: listener.port, bag: bag) }
+            let grown = try ticks(80..<120)
+            #expect(grown.count == 2, "\(grown)")
             // The queue empties (the server accepts): a new episode may look again.
             try ns.enter {
-                for _ in 0..<3 { close(accept(listener.fd, nil, nil)) }
+                for _ in 0..<4 { close(accept(listener.fd, nil, nil)) }
             }
-            _ = try ticks(80..<82)
+            _ = try ticks(120..<122)
             _ = try ns.enter { try Clients.connect(2, port: listener.port, bag: bag) }
-            let second = try ticks(82..<120)
+            let second = try ticks(122..<160)
             #expect(second.count == 2, "\(second)")
-            #expect(gate.spent(now: 30) > 0, "their CPU is counted against the deep budget")
+            #expect(gate.spent(now: 40) > 0, "their CPU is counted against the deep budget")
         }
     }
 }

@@ -39,8 +39,9 @@ public actor NamespaceCollector {
     private var deepRunning = false
     private var ownersApplied: UInt64?
     private var occupant: NetnsOccupant?
-    /// Early looks per group in the current episode (since its queue was last empty).
-    private var early: [GroupKey: (looks: Int, last: Double)] = [:]
+    /// Early looks per group in the current episode, when the last was, and the
+    /// longest queue seen at the episode's looks.
+    private var early: [GroupKey: (looks: Int, last: Double, watermark: UInt32)] = [:]
     private var earlyRunning = false
     /// Early deep looks since start (for tests and the benchmark).
     public private(set) var earlyLooks = 0
@@ -97,7 +98,9 @@ public actor NamespaceCollector {
         r.readings.deepIntervalSeconds = deepInterval
         r.readings.fastIntervalSeconds = fastInterval
         let snapshot = SnapshotAssembly.assemble(r.readings, settings: settings)
-        if let gate { considerEarlyLook(now: now, gate: gate, thresholds: settings.thresholds, window: peakWindow) }
+        if let gate, !table.steadyGroups.isEmpty || !early.isEmpty {
+            considerEarlyLook(now: now, findings: snapshot.findings, gate: gate, thresholds: settings.thresholds, window: peakWindow)
+        }
         return (snapshot, ThreadCPU.seconds() - cpu0)
     }
 
@@ -110,26 +113,40 @@ public actor NamespaceCollector {
     /// A queue that holds connections and does not shrink (ListenerTable.steadyGroups)
     /// gets a deep look at its port now, rather than at the next deep tick (tens of
     /// seconds away on a busy host): two looks 2 s apart tell not_accepting. Rare by
-    /// construction: at most one per group every 2 s and 2 per episode (an episode
-    /// ends when the group's queues are all empty: a busy healthy server that keeps
-    /// a non-empty queue gets its two looks, then none), and only while early looks
-    /// are within the deep budget (EarlyLookGate).
-    private func considerEarlyLook(now: Double, gate: EarlyLookGate, thresholds: Thresholds, window: Double) {
-        if !early.isEmpty {
-            var busy = Set<GroupKey>()
-            for l in table.listeners where l.queueLength > 0 { busy.insert(l.groupKey) }
-            early = early.filter { busy.contains($0.key) }
+    /// construction: none while not_accepting is raised for the group; at most one
+    /// per group every 2 s, and 2 per episode. An episode ends when the group's queues
+    /// are all empty, or when its queue grows past the longest seen at the episode's
+    /// looks (new evidence: a server whose queue a busy healthy life kept at 1 hangs
+    /// and it climbs); a busy healthy server whose queue stays where it was gets its
+    /// two looks (they see progress), then none. And only while early looks are
+    /// within the deep budget (EarlyLookGate).
+    private func considerEarlyLook(now: Double, findings: [Finding], gate: EarlyLookGate, thresholds: Thresholds, window: Double) {
+        // The longest queue of each group that has one (a pass only while some group is steady or looked at).
+        var longest: [GroupKey: UInt32] = [:]
+        for l in table.listeners where l.queueLength > 0 && l.family != .unix {
+            longest[l.groupKey] = max(longest[l.groupKey] ?? 0, l.queueLength)
         }
-        let due = Set(table.steadyGroups).filter { g in
-            guard let e = early[g] else { return true }
-            return e.looks < Self.earlyLooksPerEpisode && now - e.last >= Self.earlyLookSpacing
+        early = early.filter { longest[$0.key] != nil }
+        let raised = Set(findings.lazy.filter { $0.kind == "not_accepting" }.compactMap { $0.listener?.groupKey })
+        var due: [GroupKey: Int] = [:]
+        for g in Set(table.steadyGroups) where !raised.contains(g) {
+            guard let e = early[g] else {
+                due[g] = 1
+                continue
+            }
+            guard now - e.last >= Self.earlyLookSpacing else { continue }
+            if (longest[g] ?? 0) > e.watermark {
+                due[g] = 1
+            } else if e.looks < Self.earlyLooksPerEpisode {
+                due[g] = e.looks + 1
+            }
         }
         guard !due.isEmpty, !earlyRunning, !deepRunning, gate.mayLook(now: now) else { return }
-        for g in due { early[g] = ((early[g]?.looks ?? 0) + 1, now) }
+        for (g, looks) in due { early[g] = (looks, now, max(early[g]?.watermark ?? 0, longest[g] ?? 0)) }
         earlyRunning = true
         earlyLooks += 1
         Task {
-            let cpu = await earlyLook(groups: due, now: now, thresholds: thresholds, window: window)
+            let cpu = await earlyLook(groups: Set(due.keys), now: now, thresholds: thresholds, window: window)
             gate.record(cpu: cpu, now: now)
         }
     }
