@@ -121,15 +121,20 @@ public actor NamespaceCollector {
     /// two looks (they see progress), then none. And only while early looks are
     /// within the deep budget (EarlyLookGate).
     private func considerEarlyLook(now: Double, findings: [Finding], gate: EarlyLookGate, thresholds: Thresholds, window: Double) {
-        // The longest queue of each group that has one (a pass only while some group is steady or looked at).
+        // A raised finding ends the episode (the deep tick keeps it up to date).
+        let raised = Set(findings.lazy.filter { $0.kind == "not_accepting" }.compactMap { $0.listener?.groupKey })
+        if !raised.isEmpty { early = early.filter { !raised.contains($0.key) } }
+        let candidates = Set(table.steadyGroups).subtracting(raised)
+        // Stuck listeners already reported cost no pass over the table.
+        guard !candidates.isEmpty || !early.isEmpty else { return }
+        // The longest queue of each group that has one.
         var longest: [GroupKey: UInt32] = [:]
         for l in table.listeners where l.queueLength > 0 && l.family != .unix {
             longest[l.groupKey] = max(longest[l.groupKey] ?? 0, l.queueLength)
         }
         early = early.filter { longest[$0.key] != nil }
-        let raised = Set(findings.lazy.filter { $0.kind == "not_accepting" }.compactMap { $0.listener?.groupKey })
         var due: [GroupKey: Int] = [:]
-        for g in Set(table.steadyGroups) where !raised.contains(g) {
+        for g in candidates {
             guard let e = early[g] else {
                 due[g] = 1
                 continue
