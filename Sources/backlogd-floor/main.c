@@ -63,6 +63,9 @@ static long tcp(struct mnl_socket *nl, unsigned int seq, uint32_t states,
     r->idiag_family = AF_INET;
     r->idiag_states = states;
     r->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+    /* As backlogd asks: a listener's socket memory (sk_drops) with LISTEN dumps. */
+    if (states & (1u << 10))
+        r->idiag_ext |= 1 << (INET_DIAG_SKMEMINFO - 1);
     if (nports > 0) {
         char bc[BD_MAX_FILTER_PORTS * 3 * sizeof(struct inet_diag_bc_op)];
         int len = bd_build_port_bytecode(ports, nports, bc, sizeof(bc));
