@@ -56,8 +56,9 @@ import Testing
         return r
     }
 
-    static func inode(_ r: Reading, port: UInt16) -> UInt32? {
-        r.snapshot.listeners.first { $0.port == port }?.inode
+    /// backlogd's count for the (only) listener on `port`.
+    static func drops(_ r: Reading, port: UInt16) -> UInt64? {
+        r.snapshot.listeners.first { $0.port == port }.flatMap { r.drops[$0.inode] }
     }
 
     /// SYNs that find the accept queue full: one drop each (retransmits too), as in
@@ -69,15 +70,15 @@ import Testing
             let r = try Self.agreedReading(ns, "both listeners to have dropped SYNs") { r in
                 r.drops.values.filter { $0 > 0 }.count == 2
             }
-            let a = try #require(Self.inode(r, port: 7101).flatMap { r.drops[$0] })
-            let b = try #require(Self.inode(r, port: 7102).flatMap { r.drops[$0] })
-            let idle = try #require(Self.inode(r, port: 7103).flatMap { r.drops[$0] })
+            let a = try #require(Self.drops(r, port: 7101))
+            let b = try #require(Self.drops(r, port: 7102))
+            let idle = try #require(Self.drops(r, port: 7103))
             #expect(a > 0 && b > 0 && idle == 0, "\(a) \(b) \(idle)")
             #expect(a + b == r.listenDrops && r.listenDrops == r.listenOverflows, "\(a)+\(b) vs LD \(r.listenDrops) LO \(r.listenOverflows)")
             // Six more blocked clients than the other: more drops, at its own rate.
             try waitUntil("the busier listener to have dropped more") {
                 let r = try Self.agreedReading(ns, "agreement") { _ in true }
-                return (Self.inode(r, port: 7101).flatMap { r.drops[$0] } ?? 0) > (Self.inode(r, port: 7102).flatMap { r.drops[$0] } ?? 0)
+                return (Self.drops(r, port: 7101) ?? 0) > (Self.drops(r, port: 7102) ?? 0)
             }
             // The daemon's exposition carries the same counter.
             // Exit status 1: full queues are warnings.
@@ -95,7 +96,7 @@ import Testing
             let p = try DropScenario.start("synqueue", in: ns)
             defer { p.stop() }
             let r = try Self.agreedReading(ns, "SYN-queue drops") { $0.synQueueDrops >= 2 }
-            let d = try #require(Self.inode(r, port: 7104).flatMap { r.drops[$0] })
+            let d = try #require(Self.drops(r, port: 7104))
             #expect(d == r.listenDrops && d >= r.synQueueDrops, "d \(d) LD \(r.listenDrops) ReqQFullDrop \(r.synQueueDrops)")
             #expect(r.listenOverflows == 0)
         }
@@ -109,7 +110,7 @@ import Testing
             let p = try DropScenario.start("ack", in: ns)
             defer { p.stop() }
             let r = try Self.agreedReading(ns, "refused final ACKs") { $0.listenOverflows >= 2 }
-            let d = try #require(Self.inode(r, port: 7105).flatMap { r.drops[$0] })
+            let d = try #require(Self.drops(r, port: 7105))
             #expect(d == 2 * r.listenDrops && r.listenDrops == r.listenOverflows, "d \(d) LD \(r.listenDrops) LO \(r.listenOverflows)")
             #expect(r.snapshot.listeners.first { $0.port == 7105 }?.isFull == true)
         }
@@ -122,12 +123,12 @@ import Testing
             let p = try DropScenario.start("abort", in: ns)
             defer { p.stop() }
             let r = try Self.agreedReading(ns, "the two refused handshakes") { $0.listenOverflows >= 2 }
-            let d = try #require(Self.inode(r, port: 7105).flatMap { r.drops[$0] })
+            let d = try #require(Self.drops(r, port: 7105))
             #expect(r.listenOverflows == 2 && r.listenDrops == 2 && d == 4, "d \(d) LD \(r.listenDrops) LO \(r.listenOverflows)")
             // No retransmits follow: still 4 after the first SYN-ACK retransmit would have come (1 s).
             Thread.sleep(forTimeInterval: 2)
             let later = try Self.agreedReading(ns, "agreement") { _ in true }
-            #expect(Self.inode(later, port: 7105).flatMap { later.drops[$0] } == 4)
+            #expect(Self.drops(later, port: 7105) == 4)
         }
     }
 
@@ -138,7 +139,7 @@ import Testing
             let p = try DropScenario.start("defer", in: ns)
             defer { p.stop() }
             let r = try Self.agreedReading(ns, "three ignored bare ACKs") { $0.deferDrops >= 3 }
-            let d = try #require(Self.inode(r, port: 7106).flatMap { r.drops[$0] })
+            let d = try #require(Self.drops(r, port: 7106))
             #expect(d == r.deferDrops && r.listenDrops == 0 && r.listenOverflows == 0, "d \(d) defer \(r.deferDrops) LD \(r.listenDrops)")
         }
     }

@@ -251,12 +251,9 @@ public struct ListenerTable: Sendable {
         var cache: [Int32: FdUsage?] = [:]
         var changed: [(Int, FdUsage?)] = []
         for i in listeners.indices {
-            guard let holders = listeners[i].owner?.holders, !holders.isEmpty else {
-                if listeners[i].fdUsage != nil { changed.append((i, nil)) }
-                continue
-            }
             if let only, !only.contains(listeners[i].groupKey) { continue }
-            let u = FdUsage.closest(holders, cache: &cache, procRoot: procRoot)
+            let holders = listeners[i].owner?.holders ?? []
+            let u = holders.isEmpty ? nil : FdUsage.closest(holders, cache: &cache, procRoot: procRoot)
             if listeners[i].fdUsage != u { changed.append((i, u)) }
         }
         for (i, u) in changed { listeners[i].fdUsage = u }

@@ -159,11 +159,18 @@ public actor NamespaceCollector {
     /// A deep look at the ports of `groups` only, amending the last deep result.
     private func earlyLook(groups: Set<GroupKey>, now: Double, thresholds: Thresholds, window: Double) async -> Double {
         defer { earlyRunning = false }
+        return await look(now: now, thresholds: thresholds, window: window, only: groups)
+    }
+
+    /// The dump (of every listening port, or of `only`'s), its numbers onto the
+    /// listeners, then the holders' descriptors (their owners came with the last
+    /// tick) of the listeners looked at. Returns its CPU time.
+    private func look(now: Double, thresholds: Thresholds, window: Double, only groups: Set<GroupKey>?) async -> Double {
         openSockets()
         guard let deep = deepCollector else { return 0 }
         deep.thresholds = thresholds
         deep.window = window
-        let result = await deep.collect(listeners: table.listeners, now: now, onlyPorts: Set(groups.map(\.port)))
+        let result = await deep.collect(listeners: table.listeners, now: now, onlyPorts: groups.map { Set($0.map(\.port)) })
         deepResult = result
         table.apply(result.stats)
         let fdStart = ThreadCPU.seconds()
@@ -184,17 +191,7 @@ public actor NamespaceCollector {
         // An early look in progress finishes first (it shares the socket and the trackers).
         while earlyRunning { try? await Task.sleep(for: .milliseconds(10)) }
         defer { deepRunning = false }
-        openSockets()
-        guard let deep = deepCollector else { return (0, inodes) }
-        deep.thresholds = thresholds
-        deep.window = window
-        let result = await deep.collect(listeners: table.listeners, now: now)
-        deepResult = result
-        table.apply(result.stats)
-        // The holders' descriptors, at every look (their owners came with the last tick).
-        let fdStart = ThreadCPU.seconds()
-        table.applyFdUsage()
-        return (result.cpuSeconds + ThreadCPU.seconds() - fdStart, inodes)
+        return (await look(now: now, thresholds: thresholds, window: window, only: nil), inodes)
     }
 
     // MARK: --once

@@ -6,8 +6,8 @@ import Musl
 
 /// How close a process holding a listener is to its descriptor limit: when it
 /// gets there, accept() fails with EMFILE and the accept queue fills although
-/// the process is running. Read from /proc/<pid>/fd (entries counted, no link
-/// read) and /proc/<pid>/limits ("Max open files", the soft limit).
+/// the process is running. Read from /proc/<pid>/fd (its size, or its entries
+/// counted; no link is read) and /proc/<pid>/limits ("Max open files", the soft limit).
 public struct FdUsage: Sendable, Hashable, Codable {
     public var pid: Int32
     /// /proc/<pid>/comm (untrusted, escaped where printed).
@@ -34,19 +34,18 @@ public struct FdUsage: Sendable, Hashable, Codable {
         guard let limits = try? ProcFile.read("\(procRoot)/\(pid)/limits", limit: 1 << 14),
               let soft = SoftLimit(limits) else { return nil }
         guard let open = openCount("\(procRoot)/\(pid)/fd") else { return nil }
-        let comm = (try? ProcFile.read("\(procRoot)/\(pid)/comm", limit: 64)) ?? []
-        return FdUsage(pid: pid, comm: String(decoding: comm.last == 0x0a ? comm.dropLast() : comm[...], as: UTF8.self),
-                       open: open, limit: soft.value)
+        return FdUsage(pid: pid, comm: OwnerIndex.comm(of: pid, procRoot: procRoot) ?? "", open: open, limit: soft.value)
     }
 
-    /// Since Linux 6.2 stat(2) of /proc/<pid>/fd gives the number of open fds as its
-    /// size, without listing them (a holder of 20 000 connections costs one call);
-    /// before, the size is 0 and the entries are counted (so they are outside procfs).
+    /// procfs's device: sizes of directories elsewhere (tests' trees) are not counts.
     static let procDevice: UInt64? = {
         var st = stat()
         return stat("/proc/self/fd", &st) == 0 ? UInt64(st.st_dev) : nil
     }()
 
+    /// Since Linux 6.2 stat(2) of /proc/<pid>/fd gives the number of open fds as its
+    /// size, without listing them (a holder of 20 000 connections costs one call);
+    /// before, the size is 0 and the entries are counted (so they are outside procfs).
     static func openCount(_ path: String) -> UInt64? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }

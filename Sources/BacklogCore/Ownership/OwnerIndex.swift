@@ -307,14 +307,20 @@ public final class OwnerIndex {
         return .inodes(hits)
     }
 
+    /// /proc/<pid>/comm without its newline (untrusted text); nil when the process is gone.
+    static func comm(of pid: Int32, procRoot: String) -> String? {
+        guard let bytes = try? ProcFile.read("\(procRoot)/\(pid)/comm", limit: 64) else { return nil }
+        return String(decoding: bytes.last == 0x0a ? bytes.dropLast() : bytes[...], as: UTF8.self)
+    }
+
     static func describe(_ pid: Int32, procRoot: String) -> Owner? {
-        guard let comm = try? ProcFile.read("\(procRoot)/\(pid)/comm", limit: 64) else { return nil }
+        guard let comm = comm(of: pid, procRoot: procRoot) else { return nil }
         let cmdline = (try? ProcFile.read("\(procRoot)/\(pid)/cmdline", limit: 4096)) ?? []
         let cgroup = (try? ProcFile.read("\(procRoot)/\(pid)/cgroup", limit: 1 << 16)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let (unit, container, path) = CgroupUnit.parseWithPath(cgroup)
         return Owner(
             pid: pid,
-            comm: String(decoding: comm.last == 0x0a ? comm.dropLast() : comm[...], as: UTF8.self),
+            comm: comm,
             cmdline: String(decoding: cmdline.split(separator: 0, omittingEmptySubsequences: false)
                 .joined(separator: [0x20]).reversed().drop { $0 == 0x20 }.reversed(), as: UTF8.self),
             unit: unit, container: container, cgroup: path)
