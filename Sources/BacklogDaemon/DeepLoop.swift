@@ -13,7 +13,7 @@ final class DeepLoop: Sendable {
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     /// `alsoMetered`: collection threads other than the namespaces' (the fast loop's).
-    /// `earlyLooks`: the namespaces' early looks, whose CPU the deep tick's pacing pays for.
+    /// `earlyLooks`: the namespaces' early looks, whose CPU comes out of the deep tick's budget.
     init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread],
          earlyLooks: EarlyLookGate) throws(NetnsError) {
         worker = try DeepWorker(registry: registry, settings: settings, alsoMetered: alsoMetered, earlyLooks: earlyLooks)
@@ -121,12 +121,12 @@ actor DeepWorker {
         let threads = registry.current.map { (id: ObjectIdentifier($0.collector), cpu: $0.collector.threadCPUSeconds) }
             + alsoMetered.map { (id: ObjectIdentifier($0), cpu: $0.cpuSeconds) }
             + [(id: ObjectIdentifier(thread), cpu: ThreadCPU.seconds())]
-        // Early looks since the last tick ran on the namespaces' threads: deep work, paid for here.
-        let early = earlyLooks.drain()
-        budget.record(threads: threads, deepCPU: cpu + early, now: now)
+        // Early looks ran on the namespaces' threads: deep work, not the rest of collection.
+        budget.record(threads: threads, deepCPU: cpu + earlyLooks.drain(), now: now)
         let share = budget.budget(deep: s.deepCPUBudget, fast: s.fastCPUBudget)
         earlyLooks.share = share
-        let interval = max(s.deepMinInterval, (cpu + early) / max(share, 1e-6))
+        // Their rate over the last minute comes out of this tick's share (EarlyLookGate).
+        let interval = max(s.deepMinInterval, cpu / max(earlyLooks.deepShare(of: share), 1e-6))
         latest.withLock { $0 = (interval, resolved) }
         return interval
     }

@@ -146,13 +146,13 @@ public actor NamespaceCollector {
                 due[g] = e.looks + 1
             }
         }
-        guard !due.isEmpty, !earlyRunning, !deepRunning, gate.mayLook(now: now) else { return }
+        guard !due.isEmpty, !earlyRunning, !deepRunning, gate.mayLook() else { return }
         for (g, looks) in due { early[g] = (looks, now, max(early[g]?.watermark ?? 0, longest[g] ?? 0)) }
         earlyRunning = true
         earlyLooks += 1
         Task {
             let cpu = await earlyLook(groups: Set(due.keys), now: now, thresholds: thresholds, window: window)
-            gate.record(cpu: cpu, now: now)
+            gate.record(cpu: cpu)
         }
     }
 
