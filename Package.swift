@@ -84,7 +84,8 @@ let package = Package(
             dependencies: ["BacklogCore", "CSockDiag"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "BacklogExpositionTests", dependencies: ["BacklogExposition"]),
+        // Golden/ holds the committed expositions the tests compare with (read by path).
+        .testTarget(name: "BacklogExpositionTests", dependencies: ["BacklogExposition"], exclude: ["Golden"]),
         .testTarget(name: "BacklogDaemonTests", dependencies: ["BacklogDaemon", "BacklogCore"]),
         .testTarget(
             name: "BacklogHTTPTests",

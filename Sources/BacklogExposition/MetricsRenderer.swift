@@ -15,48 +15,15 @@ public enum MetricsRenderer {
         ]
     }
 
-    /// Every namespace's families (PrometheusText merges same-named ones), then the
-    /// process-wide ones once: owner lookups, build info.
-    public static func families(_ p: Publication, version: String) -> [MetricFamily] {
-        let owners = p.process.ownerFailures != nil
-        return p.snapshots.flatMap { namespaceFamilies($0, owners: owners) } + processFamilies(p.process, version: version)
+    /// The families that are not per listener (ListenerFamilies has those): every
+    /// namespace's (MetricsLayout merges same-named ones), then the process-wide
+    /// ones once: owner lookups, build info.
+    public static func genericFamilies(_ p: Publication, version: String) -> [MetricFamily] {
+        p.snapshots.flatMap { namespaceFamilies($0) } + processFamilies(p.process, version: version)
     }
 
-    /// `owners`: whether owners were looked up (then every listener has an info series).
-    static func namespaceFamilies(_ s: Snapshot, owners: Bool) -> [MetricFamily] {
-        var out: [MetricFamily] = []
-        func perListener(_ name: String, _ help: String, _ value: (Listener) -> UInt32) {
-            out.append(MetricFamily(name, .gauge, help: help, samples: s.listeners.map {
-                Sample(listenerLabels($0), .uint(UInt64(value($0))))
-            }))
-        }
-        perListener("backlogd_listen_queue_length",
-                    "Accept-queue length now: connections waiting for accept() (ss Recv-Q of the listener; inet_diag idiag_rqueue, unix_diag UDIAG_SHOW_RQLEN).",
-                    { $0.queueLength })
-        perListener("backlogd_listen_queue_max",
-                    "Accept-queue max = min(listen backlog, net.core.somaxconn) (ss Send-Q; inet_diag idiag_wqueue). The queue is full when length > max.",
-                    { $0.queueMax })
-        perListener("backlogd_listen_queue_peak",
-                    "Highest accept-queue length sampled over the collection window.",
-                    { $0.queuePeak })
-
-        let tracked = s.listeners.filter { $0.fullSeconds != nil }
-        if !tracked.isEmpty {
-            out.append(MetricFamily("backlogd_listen_queue_full_seconds_total", .counter,
-                                    help: "Seconds the accept queue was sampled full (length > max) since backlogd first saw the listener; rate() of it is the fraction of time full.",
-                                    samples: tracked.map { Sample(listenerLabels($0), .double($0.fullSeconds!)) }))
-        }
-
-        let counted = s.listeners.filter { $0.drops != nil }
-        if !counted.isEmpty {
-            out.append(MetricFamily("backlogd_listen_drops_total", .counter,
-                help: "The listening socket's own drop count (sk_drops: inet_diag SK_MEMINFO_DROPS, ss -m d), exact: segments the kernel dropped against it, i.e. SYNs dropped because its accept queue or SYN queue was full and final ACKs refused because its accept queue was full (a refused ACK counts twice; one connection can count many times as its client retries). Zero means this listener dropped nothing. TCP only.",
-                samples: counted.map { Sample(listenerLabels($0), .uint($0.drops!)) }))
-        }
-
-        out += connectionFamilies(s)
-        if owners { out += ownerFamilies(s) }
-
+    static func namespaceFamilies(_ s: Snapshot) -> [MetricFamily] {
+        var out = connectionFamilies(s)
         let ns = [("netns", s.netns)]
         if let netstat = s.netstat {
             for c in ListenCounter.allCases {
@@ -79,29 +46,6 @@ public enum MetricsRenderer {
             samples: [Sample(ns + [("pid", s.occupant.map { String($0.pid) } ?? ""), ("unit", s.occupant?.unit ?? ""),
                                    ("container", s.occupant?.container ?? "")], .int(1))]))
         return out
-    }
-
-    /// Who owns each listener: pid in the info series (never in every series).
-    static func ownerFamilies(_ s: Snapshot) -> [MetricFamily] {
-        [
-            MetricFamily("backlogd_listener_info", .gauge,
-                help: "1 per listener; labels of the listener plus the owning process's pid (empty when unknown). Owner: the socket inode among /proc/<pid>/fd links; unit from that process's cgroup.",
-                samples: s.listeners.map { Sample(listenerLabels($0) + [("pid", $0.owner.map { String($0.pid) } ?? "")], .int(1)) }),
-        ] + fdFamilies(s)
-    }
-
-    /// Descriptors of the holder closest to its limit: only where holders are known.
-    static func fdFamilies(_ s: Snapshot) -> [MetricFamily] {
-        let known = s.listeners.filter { $0.fdUsage != nil }
-        guard !known.isEmpty else { return [] }
-        return [
-            MetricFamily("backlogd_owner_open_fds", .gauge,
-                help: "Open file descriptors (/proc/<pid>/fd) of the process holding the listening socket that is closest to its limit: the owner or one of its descendants holding the socket (nginx's workers), read at each deep look.",
-                samples: known.map { Sample(listenerLabels($0), .uint($0.fdUsage!.open)) }),
-            MetricFamily("backlogd_owner_fd_limit", .gauge,
-                help: "That process's soft RLIMIT_NOFILE (/proc/<pid>/limits, Max open files; +Inf when unlimited). At the limit accept() fails with EMFILE.",
-                samples: known.map { Sample(listenerLabels($0), $0.fdUsage!.limit.map { .uint($0) } ?? .double(.infinity)) }),
-        ]
     }
 
     /// Owner lookups (one index for all namespaces) and the build: once per process.
@@ -133,47 +77,9 @@ public enum MetricsRenderer {
         return out
     }
 
-    /// Per-listener connection families: only for listeners a deep dump has covered.
+    /// The namespace-wide numbers of the collection loops.
     static func connectionFamilies(_ s: Snapshot) -> [MetricFamily] {
-        let covered = s.listeners.filter { $0.connections != nil }
         var out: [MetricFamily] = []
-        func gauge(_ name: String, _ help: String, _ value: (ConnectionStats) -> SampleValue) {
-            out.append(MetricFamily(name, .gauge, help: help, samples: covered.map { Sample(listenerLabels($0), value($0.connections!)) }))
-        }
-        let group = " A SO_REUSEPORT group's numbers are on its socket=\"0\" member."
-        out.append(MetricFamily("backlogd_listen_syn_recv", .gauge,
-            help: "SYN-RECV request sockets on the listener, by kind, from one inet_diag dump: new = retrans 0 and expires <= 1 s (first timer not fired); deferred = retrans 0 and expires > 1 s (timer fired without a SYN-ACK re-send: a TCP_DEFER_ACCEPT hold); half_open = SYN-ACK re-sent (retrans >= 1) while the listener was not full; overflowed = re-sent while the accept queue was full within the peak window (final ACK refused)." + group,
-            samples: covered.flatMap { l in SynRecvKind.allCases.map { Sample(listenerLabels(l) + [("kind", $0.rawValue)], .int(Int64(l.connections!.syn($0).count))) } }))
-        out.append(MetricFamily("backlogd_listen_syn_recv_oldest_seconds", .gauge,
-            help: "Age of the oldest request socket of each kind, estimated from its timers (fired 1 s, then doubling) in one dump; for deferred a lower bound.",
-            samples: covered.flatMap { l in SynRecvKind.allCases.map { Sample(listenerLabels(l) + [("kind", $0.rawValue)], .double(l.connections!.syn($0).oldestSeconds)) } }))
-        gauge("backlogd_listen_unaccepted_connections",
-              "Children in the accept queue not yet accept()ed (inode 0; ESTABLISHED, or CLOSE_WAIT when the client gave up)." + group,
-              { .int(Int64($0.unaccepted.count)) })
-        gauge("backlogd_listen_unaccepted_oldest_seconds",
-              "Time since the peer of the oldest unaccepted connection last sent anything (tcp_info last_data_recv/last_ack_recv).",
-              { .double($0.unaccepted.oldestSeconds) })
-        gauge("backlogd_listen_unaccepted_bytes",
-              "Request bytes the unaccepted connections received that nobody read (inet_diag idiag_rqueue; a CLOSE_WAIT child's FIN not counted).",
-              { .uint($0.unacceptedBytes) })
-        gauge("backlogd_listen_stalled_connections",
-              "Accepted ESTABLISHED connections on the listener's port whose unread bytes have not shrunk for longer than thresholds.stalled_after.",
-              { .int(Int64($0.stalled.count)) })
-        gauge("backlogd_listen_stalled_oldest_seconds",
-              "Longest such stall, seconds (from the peer's last data on first sight, then tracked by socket cookie).",
-              { .double($0.stalled.oldestSeconds) })
-        gauge("backlogd_listen_close_wait_connections",
-              "Accepted CLOSE_WAIT connections on the listener's port: the peer closed, the application did not.",
-              { .int(Int64($0.closeWait.count)) })
-        gauge("backlogd_listen_close_wait_oldest_seconds",
-              "Time since the peer of the oldest CLOSE_WAIT connection last sent anything (its FIN).",
-              { .double($0.closeWait.oldestSeconds) })
-        let attributed = s.listeners.filter { $0.overflowsEstimated != nil }
-        if !attributed.isEmpty {
-            out.append(MetricFamily("backlogd_listen_overflows_estimated_total", .counter,
-                help: "DEPRECATED: use backlogd_listen_drops_total (exact, per listener); this series goes in the next release. ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener: the growth between two reads of the counter (every 4th fast tick, at least once a second, and at each tick that sees a listener full) is split among the listeners seen full at any tick in between or at the earlier read.",
-                samples: attributed.map { Sample(listenerLabels($0), .double($0.overflowsEstimated!)) }))
-        }
         let ns = [("netns", s.netns)]
         if let u = s.unattributedOverflows {
             out.append(MetricFamily("backlogd_listen_overflows_unattributed_total", .counter,
@@ -228,7 +134,10 @@ public enum MetricsRenderer {
         ]
     }
 
-    public static func render(_ p: Publication, version: String) -> String {
-        PrometheusText.render(families(p, version: version))
+    /// The whole body in `format`, as `/metrics` serves it for the same publication (less the per-scrape HTTP lines).
+    public static func render(_ p: Publication, version: String, format: ExpositionFormat = .text) -> String {
+        var labels = LabelTable()
+        let layout = MetricsLayout(p, version: version, format: format, labels: &labels)
+        return String(decoding: layout.bytes() + format.end, as: UTF8.self)
     }
 }

@@ -39,25 +39,41 @@ public struct MetricFamily: Sendable {
 public enum PrometheusText {
     /// Families sorted by name; HELP and TYPE for each; a family that appears
     /// twice is merged; a series (same label set) that appears twice keeps its first value.
-    public static func render(_ families: [MetricFamily]) -> String {
+    public static func render(_ families: [MetricFamily], format: ExpositionFormat = .text) -> String {
         var merged: [String: MetricFamily] = [:]
         for f in families {
             if merged[f.name] == nil { merged[f.name] = f } else { merged[f.name]!.samples += f.samples }
         }
-        var out = ""
+        var out: [UInt8] = []
         for name in merged.keys.sorted() {
             let f = merged[name]!
-            out += "# HELP \(name) \(escapeHelp(f.help))\n"
-            out += "# TYPE \(name) \(f.type.rawValue)\n"
-            var seen = Set<String>()
-            for s in f.samples {
-                let labels = s.labels.isEmpty ? "" :
-                    "{" + s.labels.map { "\($0.0)=\"\(escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
-                guard seen.insert(labels).inserted else { continue }
-                out += name + labels + " " + format(s.value) + "\n"
-            }
+            out += format.header(name, f.type, help: f.help) + samples(f)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A family's sample lines, the first of two same label sets kept.
+    static func samples(_ f: MetricFamily) -> [UInt8] {
+        var w = ByteWriter(capacity: f.samples.count * 96)
+        var seen = Set<[UInt8]>()
+        for s in f.samples {
+            var labels = ByteWriter()
+            if !s.labels.isEmpty {
+                labels.append(byte: 0x7B)
+                for (i, (k, v)) in s.labels.enumerated() {
+                    if i > 0 { labels.append(byte: 0x2C) }
+                    labels.appendLabel(k, v)
+                }
+                labels.append(byte: 0x7D)
+            }
+            guard seen.insert(labels.bytes).inserted else { continue }
+            w.append(f.name)
+            w.append(labels.bytes)
+            w.append(byte: 0x20)
+            w.append(s.value)
+            w.append(byte: 0x0A)
+        }
+        return w.bytes
     }
 
     /// Label values escape backslash, double quote and line feed. Swift strings

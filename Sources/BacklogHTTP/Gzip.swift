@@ -1,4 +1,5 @@
 import CZlib
+import NIOCore
 
 /// A gzip member left open: the header and the deflate data of a body, ended on
 /// a byte boundary (Z_SYNC_FLUSH) without a final block, with the CRC-32 and
@@ -11,14 +12,35 @@ struct OpenGzip: Sendable {
     let length: Int
 }
 
-/// gzip (RFC 1952) for /metrics: the body is compressed once per snapshot,
-/// only the small per-scrape tail on each request.
+/// Raw deflate data of one piece of a body, ended by a sync flush and with no
+/// final block, so that pieces compressed apart (and cached apart) can follow
+/// one another in one deflate stream: a back-reference never leaves its piece.
+struct DeflateSegment: Sendable {
+    let bytes: ByteBuffer
+    let crc: UInt
+    let length: Int
+}
+
+/// gzip (RFC 1952) for /metrics: pieces of the body are compressed once and kept
+/// while they do not change, only the small per-scrape tail on each request.
 enum Gzip {
-    /// Header (no name, no time, OS unix) and flushed deflate data of `input`.
+    /// No name, no time, OS unix.
+    static let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
+
+    /// Header and flushed deflate data of `input` (one piece).
     static func open(_ input: [UInt8], level: Int32 = 6) -> OpenGzip? {
         guard let data = rawDeflate(input, level: level, flush: Z_SYNC_FLUSH) else { return nil }
-        let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
         return OpenGzip(bytes: header + data, crc: crc(input), length: input.count)
+    }
+
+    static func segment(_ input: [UInt8], level: Int32) -> DeflateSegment? {
+        guard let data = rawDeflate(input, level: level, flush: Z_SYNC_FLUSH) else { return nil }
+        return DeflateSegment(bytes: ByteBuffer(bytes: data), crc: crc(input), length: input.count)
+    }
+
+    /// The CRC-32 of what `crc` covered followed by `segment`'s bytes.
+    static func combine(_ crc: UInt, _ segment: DeflateSegment) -> UInt {
+        crc32_combine(crc, segment.crc, Int(segment.length))
     }
 
     /// The rest of the member `open` started: `tail`'s deflate data with the final

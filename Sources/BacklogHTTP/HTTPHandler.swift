@@ -103,7 +103,7 @@ final class HTTPHandler: ChannelInboundHandler {
         else if head.version == .http1_0 { headers.add(name: "Connection", value: "keep-alive") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
         if head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(reply.body))), promise: nil)
+            for part in reply.parts { context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
             if let tail = reply.tail { context.write(wrapOutboundOut(.body(.byteBuffer(tail))), promise: nil) }
         }
         // Completes once the kernel has the last byte (or the write failed).

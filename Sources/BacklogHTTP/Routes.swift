@@ -6,12 +6,33 @@ import NIOHTTP1
 struct Reply {
     var status: HTTPResponseStatus
     var contentType: String
-    var body: ByteBuffer
+    /// The body as written, part after part (a /metrics body's cached chunks, not joined).
+    var parts: [ByteBuffer]
     var extraHeaders: [(String, String)] = []
-    /// Sent after `body` (the per-scrape connection counters after a cached /metrics body).
+    /// Sent after `parts` (the per-scrape connection counters after a cached /metrics body).
     var tail: ByteBuffer?
 
-    var contentLength: Int { body.readableBytes + (tail?.readableBytes ?? 0) }
+    init(status: HTTPResponseStatus, contentType: String, body: ByteBuffer, extraHeaders: [(String, String)] = []) {
+        self.init(status: status, contentType: contentType, parts: [body], extraHeaders: extraHeaders)
+    }
+
+    init(status: HTTPResponseStatus, contentType: String, parts: [ByteBuffer], extraHeaders: [(String, String)] = [],
+         tail: ByteBuffer? = nil) {
+        self.status = status
+        self.contentType = contentType
+        self.parts = parts
+        self.extraHeaders = extraHeaders
+        self.tail = tail
+    }
+
+    /// The parts joined (tests).
+    var body: ByteBuffer {
+        var out = ByteBuffer()
+        for p in parts { out.writeImmutableBuffer(p) }
+        return out
+    }
+
+    var contentLength: Int { parts.reduce(0) { $0 + $1.readableBytes } + (tail?.readableBytes ?? 0) }
 
     static func text(_ status: HTTPResponseStatus, _ text: String, headers: [(String, String)] = []) -> Reply {
         Reply(status: status, contentType: "text/plain; charset=utf-8", body: ByteBuffer(string: text + "\n"), extraHeaders: headers)
@@ -21,8 +42,6 @@ struct Reply {
 /// What each path serves. Everything comes from the latest published snapshot;
 /// nothing here collects.
 struct Routes {
-    static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
-
     let store: SnapshotStore
     let limits: HTTPLimits
     let connections: ConnectionRegistry
@@ -45,7 +64,8 @@ struct Routes {
     func isReady(_ served: ServedSnapshot?, uri: String, headers: HTTPHeaders) -> Bool {
         guard let served else { return true }
         switch Self.path(uri) {
-        case "/metrics": return served.hasMetrics(gzip: AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]))
+        case "/metrics":
+            return served.hasMetrics(AcceptFormat.negotiate(headers["Accept"]), gzip: AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]))
         case "/snapshot": return served.hasJSON
         default: return true
         }
@@ -69,15 +89,19 @@ struct Routes {
             return Reply(status: .ok, contentType: "application/json", body: served.json)
         }
         let counts = connections.counts
-        if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metricsGzip {
+        let format = AcceptFormat.negotiate(headers["Accept"])
+        let vary = ("Vary", "Accept, Accept-Encoding")
+        if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metrics(format, gzip: true),
+           let open = gz.gzip {
             // Without its tail a gzip body is cut short: serve plain if closing it failed.
-            if let tail = ConnectionMetrics.block(counts, closing: gz) {
-                return Reply(status: .ok, contentType: Self.metricsContentType, body: gz.bytes,
-                             extraHeaders: [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")], tail: tail)
+            if let tail = ConnectionMetrics.block(counts, format: format, closing: open) {
+                return Reply(status: .ok, contentType: format.contentType, parts: gz.parts,
+                             extraHeaders: [("Content-Encoding", "gzip"), vary], tail: tail)
             }
         }
-        return Reply(status: .ok, contentType: Self.metricsContentType, body: served.metrics,
-                     extraHeaders: [("Vary", "Accept-Encoding")], tail: ConnectionMetrics.block(counts, closing: nil))
+        let plain = served.metrics(format, gzip: false)?.parts ?? []
+        return Reply(status: .ok, contentType: format.contentType, parts: plain,
+                     extraHeaders: [vary], tail: ConnectionMetrics.block(counts, format: format, closing: nil))
     }
 
     /// Healthy while the collector keeps publishing: a hung collector fails it.

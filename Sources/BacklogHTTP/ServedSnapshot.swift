@@ -4,8 +4,8 @@ import NIOCore
 import Synchronization
 
 /// One published snapshot and its bodies, each rendered at most once, on the
-/// first request that needs it: scrapes cost the same however many sockets
-/// the host has, and ticks that nobody scrapes cost no rendering.
+/// first request that needs it (ticks that nobody scrapes cost no rendering),
+/// from the chunks the store's MetricsCache kept from earlier snapshots.
 public final class ServedSnapshot: Sendable {
     /// One snapshot per watched namespace (host first) and the process-wide facts.
     public let publication: Publication
@@ -13,47 +13,55 @@ public final class ServedSnapshot: Sendable {
     public let version: String
     /// Monotonic seconds when it was published (for /healthz staleness).
     public let publishedAt: ContinuousClock.Instant
+    private let cache: MetricsCache
+
+    struct BodyKey: Hashable {
+        let format: ExpositionFormat
+        let gzip: Bool
+    }
 
     private struct Bodies {
-        var metrics: ByteBuffer?
-        var metricsGzip: GzipBody?
+        var metrics: [BodyKey: MetricsBody] = [:]
         var json: ByteBuffer?
     }
     private let bodies = Mutex(Bodies())
 
-    public init(_ publication: Publication, version: String) {
+    init(_ publication: Publication, version: String, cache: MetricsCache) {
         precondition(!publication.snapshots.isEmpty, "host is always collected")
         self.publication = publication
         self.version = version
         self.publishedAt = .now
+        self.cache = cache
     }
 
-    // Bodies are rendered outside the lock (on the thread pool), so a request on
-    // the event loop that only asks whether one is ready never waits for a render.
-    // Two renders of the same body may race; the first stored wins.
+    public convenience init(_ publication: Publication, version: String) {
+        self.init(publication, version: version, cache: MetricsCache())
+    }
 
+    // Bodies are rendered outside this lock (on the thread pool, one render at a
+    // time in the cache), so a request on the event loop that only asks whether
+    // one is ready never waits for a render.
+
+    /// The body in `format`; with `gzip` nil if zlib failed (the caller serves it plain).
+    func metrics(_ format: ExpositionFormat, gzip: Bool) -> MetricsBody? {
+        let key = BodyKey(format: format, gzip: gzip)
+        if let m = bodies.withLock({ $0.metrics[key] }) { return m }
+        guard let m = cache.body(publication, version: version, format: format, gzip: gzip) else { return nil }
+        return bodies.withLock { b in
+            if b.metrics[key] == nil { b.metrics[key] = m }
+            return b.metrics[key]
+        }
+    }
+
+    /// The plain text body as one buffer (tests, tools).
     public var metrics: ByteBuffer {
-        if let m = bodies.withLock({ $0.metrics }) { return m }
-        let m = ByteBuffer(string: MetricsRenderer.render(publication, version: version))
-        return bodies.withLock { b in
-            if b.metrics == nil { b.metrics = m }
-            return b.metrics!
-        }
+        var out = ByteBuffer()
+        for part in metrics(.text, gzip: false)?.parts ?? [] { out.writeImmutableBuffer(part) }
+        return out
     }
 
-    /// The gzip member of `metrics`, left open for the per-scrape tail; nil if zlib failed (the caller serves it plain).
-    var metricsGzip: GzipBody? {
-        if let g = bodies.withLock({ $0.metricsGzip }) { return g }
-        guard let open = Gzip.open(Array(metrics.readableBytesView)) else { return nil }
-        let g = GzipBody(bytes: ByteBuffer(bytes: open.bytes), open: OpenGzip(bytes: [], crc: open.crc, length: open.length))
-        return bodies.withLock { b in
-            if b.metricsGzip == nil { b.metricsGzip = g }
-            return b.metricsGzip
-        }
-    }
-
-    func hasMetrics(gzip: Bool) -> Bool {
-        bodies.withLock { gzip ? $0.metricsGzip != nil : $0.metrics != nil }
+    func hasMetrics(_ format: ExpositionFormat, gzip: Bool) -> Bool {
+        bodies.withLock { $0.metrics[BodyKey(format: format, gzip: gzip)] != nil }
     }
 
     var hasJSON: Bool { bodies.withLock { $0.json != nil } }
@@ -68,16 +76,11 @@ public final class ServedSnapshot: Sendable {
     }
 }
 
-/// A cached gzip body as served (`bytes`) and what closing its member needs (`open`, without a second copy of the bytes).
-struct GzipBody: Sendable {
-    let bytes: ByteBuffer
-    let open: OpenGzip
-}
-
 /// The latest published snapshot. The collector replaces it; handlers read it.
 /// Neither waits on the other beyond a pointer swap.
 public final class SnapshotStore: Sendable {
     private let current = Mutex<ServedSnapshot?>(nil)
+    let cache = MetricsCache()
     public let version: String
     let indexPage: ByteBuffer
 
@@ -87,7 +90,7 @@ public final class SnapshotStore: Sendable {
     }
 
     public func publish(_ publication: Publication) {
-        let served = ServedSnapshot(publication, version: version)
+        let served = ServedSnapshot(publication, version: version, cache: cache)
         current.withLock { $0 = served }
     }
 

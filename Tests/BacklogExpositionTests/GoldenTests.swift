@@ -29,6 +29,21 @@ import Testing
         try Self.check(MetricsRenderer.render(GoldenFixture.publication(), version: "9.9.9"), against: "metrics.txt")
     }
 
+    @Test func openMetrics() throws {
+        try Self.check(MetricsRenderer.render(GoldenFixture.publication(), version: "9.9.9", format: .openMetrics),
+                       against: "metrics.openmetrics.txt")
+    }
+
+    /// The two formats differ in the family headers and the end only: every sample line is the same.
+    @Test func openMetricsHasTheSameSamples() {
+        let p = GoldenFixture.publication()
+        func samples(_ f: ExpositionFormat) -> [Substring] {
+            MetricsRenderer.render(p, version: "v", format: f).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        }
+        #expect(samples(.text) == samples(.openMetrics))
+        #expect(MetricsRenderer.render(p, version: "v", format: .openMetrics).hasSuffix("\n# EOF\n"))
+    }
+
     @Test func snapshotJSON() throws {
         try Self.check(JSONRenderer.render(GoldenFixture.publication(), version: "9.9.9", commandLines: false), against: "snapshot.json")
     }

@@ -97,7 +97,7 @@ import Testing
         let reply = Self.get(r, "/metrics?debug=1")
         #expect(reply.status == .ok)
         #expect(reply.contentType == "text/plain; version=0.0.4; charset=utf-8")
-        #expect(Self.header(reply, "Vary") == "Accept-Encoding")
+        #expect(Self.header(reply, "Vary") == "Accept, Accept-Encoding")
         #expect(Self.header(reply, "Content-Encoding") == nil)
         let body = Self.text(reply.body)
         #expect(body.contains("backlogd_build_info"))
@@ -109,6 +109,7 @@ import Testing
         #expect(reply.contentLength == reply.body.readableBytes + (reply.tail?.readableBytes ?? 0))
         // The body is the snapshot's cached one: the same bytes for every scrape.
         #expect(reply.body == r.store.latest?.metrics)
+        #expect(Self.get(r, "/metrics").parts.first == reply.parts.first)
     }
 
     @Test func metricsGzipWhenAccepted() throws {
@@ -116,8 +117,9 @@ import Testing
         let reply = Self.get(r, "/metrics", headers: ["Accept-Encoding": "gzip"])
         #expect(reply.status == .ok)
         #expect(Self.header(reply, "Content-Encoding") == "gzip")
-        #expect(Self.header(reply, "Vary") == "Accept-Encoding")
+        #expect(Self.header(reply, "Vary") == "Accept, Accept-Encoding")
         #expect(Array(reply.body.readableBytesView.prefix(2)) == [0x1f, 0x8b])
+        #expect(reply.contentType == "text/plain; version=0.0.4; charset=utf-8")
         #expect(reply.tail != nil, "the member is closed by the tail")
         let refused = Self.get(r, "/metrics", headers: ["Accept-Encoding": "gzip;q=0"])
         #expect(Self.header(refused, "Content-Encoding") == nil)
@@ -146,8 +148,12 @@ import Testing
         _ = served.metrics
         #expect(r.isReady(served, uri: "/metrics", headers: [:]))
         #expect(!r.isReady(served, uri: "/metrics", headers: ["Accept-Encoding": "gzip"]), "gzip is a body of its own")
-        _ = served.metricsGzip
+        let om: HTTPHeaders = ["Accept": "application/openmetrics-text;version=1.0.0"]
+        #expect(!r.isReady(served, uri: "/metrics", headers: om), "so is each format")
+        _ = served.metrics(.text, gzip: true)
         #expect(r.isReady(served, uri: "/metrics?x", headers: ["Accept-Encoding": "gzip"]))
+        _ = served.metrics(.openMetrics, gzip: false)
+        #expect(r.isReady(served, uri: "/metrics", headers: om))
         #expect(!r.isReady(served, uri: "/snapshot", headers: [:]))
         _ = served.json
         #expect(r.isReady(served, uri: "/snapshot", headers: [:]))

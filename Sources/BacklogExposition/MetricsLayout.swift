@@ -1,0 +1,144 @@
+import BacklogCore
+
+/// /metrics of one publication as a sequence of parts: fixed bytes (family
+/// headers, the namespace-wide and process-wide families) and chunks of
+/// per-listener lines. A chunk carries a signature (its listeners' label ids
+/// and values) so that a renderer that keeps chunks between snapshots (the
+/// HTTP endpoint, which also keeps their gzip) reuses those that did not
+/// change and renders only the others: an idle listener's lines are not
+/// rebuilt every snapshot.
+public struct MetricsLayout: Sendable {
+    public struct ChunkKey: Hashable, Sendable {
+        let family: Int
+        let first: UInt64
+    }
+
+    public struct Chunk: Sendable {
+        public let key: ChunkKey
+        /// Equal signatures, equal text.
+        public let signature: [UInt64]
+        let family: Int
+        let members: [Int32]
+    }
+
+    public enum Part: Sendable {
+        case fixed([UInt8])
+        case chunk(Chunk)
+    }
+
+    public let format: ExpositionFormat
+    public private(set) var parts: [Part] = []
+    private let families: [ListenerFamily]
+    private var listeners: [Listener] = []
+    private var labels: [[UInt8]] = []
+
+    /// At most this many listeners in one chunk, whatever their label hashes.
+    static let maxChunk = 512
+
+    public init(_ p: Publication, version: String, format: ExpositionFormat, labels table: inout LabelTable) {
+        self.format = format
+        families = ListenerFamilies.all(owners: p.process.ownerFailures != nil)
+        var ids: [UInt64] = []
+        var ends: [Bool] = []
+        for s in p.snapshots {
+            for l in s.listeners {
+                let text = ListenerFamilies.labels(l)
+                // The same labels twice would be the same series twice: the first is kept.
+                guard let e = table.entry(text) else { continue }
+                listeners.append(l)
+                labels.append(text)
+                ids.append(e.id)
+                ends.append(e.endsChunk)
+            }
+        }
+        table.finishRender()
+
+        var generic: [String: MetricFamily] = [:]
+        for f in MetricsRenderer.genericFamilies(p, version: version) {
+            if generic[f.name] == nil { generic[f.name] = f } else { generic[f.name]!.samples += f.samples }
+        }
+        var perListener: [String: Int] = [:]
+        for (i, f) in families.enumerated() { perListener[f.name] = i }
+
+        var out: [Part] = []
+        for name in Set(generic.keys).union(perListener.keys).sorted() {
+            if let f = generic[name] {
+                out.append(.fixed(format.header(f.name, f.type, help: f.help) + PrometheusText.samples(f)))
+                continue
+            }
+            let fi = perListener[name]!
+            let f = families[fi]
+            var chunks: [Chunk] = []
+            var members: [Int32] = []
+            var signature: [UInt64] = []
+            func close() {
+                guard !members.isEmpty else { return }
+                chunks.append(Chunk(key: ChunkKey(family: fi, first: ids[Int(members[0])]), signature: signature,
+                                    family: fi, members: members))
+                members = []
+                signature = []
+            }
+            for (i, l) in listeners.enumerated() {
+                guard f.value(l, 0) != nil else { continue }
+                members.append(Int32(i))
+                signature.append(ids[i])
+                if case .pid = f.extra { signature.append(UInt64(bitPattern: Int64(l.owner?.pid ?? -1))) }
+                for line in 0..<f.lines { Self.sign(f.value(l, line)!, into: &signature) }
+                if ends[i] || members.count == Self.maxChunk { close() }
+            }
+            close()
+            // Families a snapshot always has keep their header with no listener (as before chunks).
+            guard !chunks.isEmpty || f.always else { continue }
+            out.append(.fixed(format.header(f.name, f.type, help: f.help)))
+            out += chunks.map { .chunk($0) }
+        }
+        // Adjacent fixed parts as one.
+        for part in out {
+            if case .fixed(let b) = part, case .fixed(let a)? = parts.last {
+                parts[parts.count - 1] = .fixed(a + b)
+            } else {
+                parts.append(part)
+            }
+        }
+    }
+
+    private static func sign(_ v: SampleValue, into s: inout [UInt64]) {
+        switch v {
+        case .int(let i): s.append(1); s.append(UInt64(bitPattern: i))
+        case .uint(let u): s.append(2); s.append(u)
+        case .double(let d): s.append(3); s.append(d.bitPattern)
+        }
+    }
+
+    /// The lines of one chunk.
+    public func text(_ c: Chunk) -> [UInt8] {
+        let f = families[c.family]
+        var w = ByteWriter(capacity: c.members.count * f.lines * 160)
+        for m in c.members {
+            let l = listeners[Int(m)]
+            for line in 0..<f.lines {
+                w.append(f.name)
+                w.append(byte: 0x7B)
+                w.append(labels[Int(m)])
+                f.suffix(l, line: line, into: &w)
+                w.append(byte: 0x7D)
+                w.append(byte: 0x20)
+                w.append(f.value(l, line)!)
+                w.append(byte: 0x0A)
+            }
+        }
+        return w.bytes
+    }
+
+    /// The whole body, every chunk rendered (`--once --format prometheus`), without the closing `end`.
+    public func bytes() -> [UInt8] {
+        var out: [UInt8] = []
+        for part in parts {
+            switch part {
+            case .fixed(let b): out += b
+            case .chunk(let c): out += text(c)
+            }
+        }
+        return out
+    }
+}

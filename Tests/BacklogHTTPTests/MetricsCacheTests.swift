@@ -1,0 +1,130 @@
+@testable import BacklogHTTP
+import BacklogCore
+import BacklogExposition
+import CZlib
+import NIOCore
+import Testing
+
+/// /metrics bodies made from the chunks MetricsCache kept: a new snapshot in
+/// which one listener changed renders about one chunk, and every body (text,
+/// OpenMetrics, gzip of either) is exactly what a fresh render of that
+/// snapshot gives, whatever came and went in between.
+@Suite struct MetricsCacheTests {
+    static func listener(_ i: Int, queue: UInt32 = 0, pid: Int32? = nil) -> Listener {
+        var l = Listener(family: i % 2 == 0 ? .inet : .inet6, address: i % 2 == 0 ? "10.0.0.1" : "fd00::1",
+                         port: UInt16(10_000 + i), inode: UInt32(1000 + i), cookie: UInt64(i), queueLength: queue, queueMax: 128)
+        l.fullSeconds = 0
+        l.drops = 0
+        l.connections = ConnectionStats()
+        l.owner = Owner(pid: pid ?? Int32(100 + i / 50), comm: "srv\(i / 50)", cmdline: "", unit: "srv\(i / 50).service", container: nil)
+        l.fdUsage = FdUsage(pid: 100, comm: "srv", open: 10, limit: 1024)
+        return l
+    }
+
+    static func publication(_ listeners: [Listener]) -> Publication {
+        Publication(snapshots: [Snapshot(timestamp: 1, windowSeconds: 15, listeners: listeners, netstat: nil, sysctls: [:],
+                                         sources: [SourceStatus(name: "tcp", up: true, durationSeconds: 0.001)])],
+                    process: ProcessFacts(ownerFailures: [:], ownerScanSkipped: 0))
+    }
+
+    static func bytes(_ parts: [ByteBuffer]) -> [UInt8] {
+        parts.flatMap { Array($0.readableBytesView) }
+    }
+
+    @Test func aSnapshotWithOneListenerChangedRendersAboutOneChunk() throws {
+        let store = SnapshotStore(version: "t")
+        var ls = (0..<2000).map { Self.listener($0) }
+        store.publish(Self.publication(ls))
+        _ = try #require(store.latest?.metrics(.text, gzip: false))
+        let first = store.cache.lastRender
+        #expect(first.reused == 0 && first.rendered > 17, "\(first)")
+
+        ls[700].queueLength = 5
+        ls[700].queuePeak = 5
+        store.publish(Self.publication(ls))
+        let served = try #require(store.latest)
+        let body = try #require(served.metrics(.text, gzip: false))
+        let second = store.cache.lastRender
+        #expect(second.rendered == 2, "queue length and peak: \(second)")
+        #expect(second.reused == first.rendered - 2)
+        #expect(String(decoding: Self.bytes(body.parts), as: UTF8.self) == MetricsRenderer.render(served.publication, version: "t"))
+
+        // gzip keeps chunks of its own: its first render compresses all, the next one what changed.
+        _ = served.metrics(.text, gzip: true)
+        #expect(store.cache.lastRender.reused == 0)
+        ls[700].queueLength = 6
+        store.publish(Self.publication(ls))
+        _ = store.latest?.metrics(.text, gzip: true)
+        #expect(store.cache.lastRender.rendered == 1, "\(store.cache.lastRender)")
+    }
+
+    /// A sequence of snapshots: values change, listeners go and come, an owner
+    /// changes (the pid label of the info series); each body in each format and
+    /// encoding against a fresh render of that snapshot.
+    @Test func everyBodyIsWhatAFreshRenderGives() throws {
+        let store = SnapshotStore(version: "t")
+        var ls = (0..<600).map { Self.listener($0) }
+        var steps: [[Listener]] = [ls]
+        ls[3].queueLength = 9
+        ls[599].connections?.unaccepted = AgedCount(count: 2, oldestSeconds: 1.5)
+        steps.append(ls)
+        ls.remove(at: 300)
+        ls.remove(at: 10)
+        steps.append(ls)
+        ls.insert(Self.listener(10), at: 10)
+        ls.append(Self.listener(5000))
+        steps.append(ls)
+        ls[42] = Self.listener(42, pid: 9999)
+        steps.append(ls)
+        steps.append([])
+        steps.append(ls)
+        for (n, step) in steps.enumerated() {
+            store.publish(Self.publication(step))
+            let served = try #require(store.latest)
+            for format in ExpositionFormat.allCases {
+                let expected = Array(MetricsRenderer.render(served.publication, version: "t", format: format).utf8)
+                let plain = try #require(served.metrics(format, gzip: false))
+                #expect(Self.bytes(plain.parts) + format.end == expected, "step \(n) \(format)")
+                let gz = try #require(served.metrics(format, gzip: true))
+                let open = try #require(gz.gzip)
+                let whole = Self.bytes(gz.parts) + (try #require(Gzip.close(open, tail: format.end)))
+                #expect(Self.inflate(whole) == expected, "step \(n) \(format) gzip")
+            }
+        }
+    }
+
+    @Test func acceptHeaderChoosesTheFormat() {
+        // Prometheus 2.x and 3.x, as they send it.
+        #expect(AcceptFormat.negotiate(["application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"]) == .openMetrics)
+        #expect(AcceptFormat.negotiate(["application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1"]) == .openMetrics)
+        // Prometheus told to scrape text first, curl, no header.
+        #expect(AcceptFormat.negotiate(["text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5"]) == .text)
+        #expect(AcceptFormat.negotiate(["*/*"]) == .text)
+        #expect(AcceptFormat.negotiate([]) == .text)
+        // A version we do not speak, q=0, quoted parameters, case, equal q: the first listed.
+        #expect(AcceptFormat.negotiate(["application/openmetrics-text; version=0.0.1"]) == .text)
+        #expect(AcceptFormat.negotiate(["application/openmetrics-text;q=0"]) == .text)
+        #expect(AcceptFormat.negotiate(["Application/OpenMetrics-Text; version=\"1.0.0\""]) == .openMetrics)
+        #expect(AcceptFormat.negotiate(["application/openmetrics-text, text/plain"]) == .openMetrics)
+        #expect(AcceptFormat.negotiate(["text/plain, application/openmetrics-text"]) == .text)
+        #expect(AcceptFormat.negotiate(["image/png", "application/openmetrics-text;version=1.0.0;q=0.2"]) == .openMetrics)
+    }
+
+    static func inflate(_ input: [UInt8]) -> [UInt8]? {
+        var s = z_stream()
+        guard inflateInit2_(&s, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        defer { inflateEnd(&s) }
+        var out = [UInt8](repeating: 0, count: 64 << 20)
+        let rc: Int32 = input.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                s.next_in = UnsafeMutablePointer(mutating: src.baseAddress)
+                s.avail_in = uInt(src.count)
+                s.next_out = dst.baseAddress
+                s.avail_out = uInt(dst.count)
+                return CZlib.inflate(&s, Z_FINISH)
+            }
+        }
+        guard rc == Z_STREAM_END, s.avail_in == 0 else { return nil }
+        return Array(out.prefix(Int(s.total_out)))
+    }
+}
