@@ -105,7 +105,8 @@ struct Run: ParsableCommand {
                 throw BenchError("--namespaces, --listeners-per-holder, --ticks and --cpu-seconds must be positive")
             }
             let axis = ListenerAxis(listeners: listeners, namespaces: namespaces, perHolder: listenersPerHolder,
-                                    ticks: ticks, cpuSeconds: cpuSeconds, warmUp: max(0, warmUpSeconds))
+                                    ticks: ticks, cpuSeconds: cpuSeconds, warmUp: max(0, warmUpSeconds),
+                                    scrapes: max(1, scrapes), nodeExporter: nodeExporter)
             print(try axis.run().text)
             return
         }

@@ -15,6 +15,9 @@ struct ListenerAxis {
     var cpuSeconds: Double
     /// The daemon settles first (start-up, first deep tick, owner lookup).
     var warmUp: Double
+    /// Per scraper in the concurrent scrape phases (4 scrapers).
+    var scrapes: Int
+    var nodeExporter: String
 
     static let daemonPort: UInt16 = 24519
 
@@ -54,6 +57,9 @@ struct ListenerAxis {
         // One scrape, after the figures: what the daemon saw.
         let body = (try? Measure.inNamespace(ns0) { Scraper.body(port: Self.daemonPort) }) ?? nil
         (r.daemonListeners, r.daemonNamespaces, r.deepInterval) = Self.seen(body ?? "")
+        r.scrape = try ListenerScrapes.run(w, ns: ns0, daemon: daemon, port: Self.daemonPort, cpuSeconds: cpuSeconds,
+                                           scrapes: scrapes, nodeExporter: nodeExporter)
+        if daemon.exited { throw BenchError("backlogd exited: \(daemon.text)") }
         return r
     }
 

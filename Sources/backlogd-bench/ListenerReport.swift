@@ -4,6 +4,7 @@ import Foundation
 /// same run, the targets of issue 13, and one machine-readable line.
 struct ListenerReport {
     static let fastTarget = 1.5, cpuTarget = 0.02, rssTarget = 48.0
+    static let gzipP99Target = 0.100, identityP99Target = 0.050, idleBytesTarget = 2000.0
 
     var machine = ""
     var listeners = 0, namespaces = 0, pending = 0
@@ -15,6 +16,7 @@ struct ListenerReport {
     var cpuFraction = Double.nan, daemonRSS = Double.nan
     var daemonThreads = 0, daemonListeners = 0, daemonNamespaces = 0
     var deepInterval = Double.nan
+    var scrape = ListenerScrapes()
 
     /// Per tick: every namespace's dumps, and its counters read once in four ticks.
     var fastFloor: Double { floorDumps + floorNetstat / 4 }
@@ -35,6 +37,14 @@ struct ListenerReport {
         out += "daemon CPU  \(String(format: "%.2f", cpuFraction * 100)) % of one core, default settings, no scrapes, deep tick included   (target ≤ \(Self.cpuTarget * 100) %: \(verdict(cpuFraction <= Self.cpuTarget)))\n"
         out += "            = \(ms(cpuFraction * 0.25)) of CPU per 250 ms tick, all included; \(daemonThreads) threads; longest deep interval \(String(format: "%.2f", deepInterval)) s\n"
         out += "peak RSS    \(String(format: "%.1f", daemonRSS)) MB (VmHWM), no scrapes   (target ≤ \(Int(Self.rssTarget)) MB: \(verdict(daemonRSS <= Self.rssTarget)))\n"
+        let x = scrape
+        out += "\nexposition (the same daemon afterwards; issue 17's targets)\n"
+        out += "daemon CPU  \(String(format: "%.2f", x.cpuFraction * 100)) % of one core with one scrape every \(Int(ListenerScrapes.interval)) s as Prometheus asks (OpenMetrics, gzip)   (target ≤ 2 %: \(verdict(x.cpuFraction <= 0.02)))\n"
+        out += "peak RSS    \(String(format: "%.1f", x.rss)) MB (VmHWM) then   (target ≤ 48 MB: \(verdict(x.rss <= 48))); \(String(format: "%.1f", x.rssAfterConcurrent)) MB after the concurrent scrapes below\n"
+        out += "scrape gzip      p50 \(ms(x.gzipP50))  p99 \(ms(x.gzipP99))   4 concurrent × \(x.scrapes), OpenMetrics as Prometheus asks, body \(x.gzipBytes) B   (target p99 ≤ 100 ms: \(verdict(x.gzipP99 <= Self.gzipP99Target)))\n"
+        out += "scrape identity  p50 \(ms(x.identityP50))  p99 \(ms(x.identityP99))   4 concurrent × \(x.scrapes), text 0.0.4, body \(x.identityBytes) B   (target p99 ≤ 50 ms: \(verdict(x.identityP99 <= Self.identityP99Target)))\n"
+        out += "node_exporter    p50 \(ms(x.nodeP50))  p99 \(ms(x.nodeP99))   same namespace, tcpstat + netstat, gzip body \(x.nodeBytes) B; gzip p99 ratio \(String(format: "%.3f", x.gzipP99 / x.nodeP99))\n"
+        out += "idle listener    \(String(format: "%.0f", x.idleListenerBytes)) B of lines each (text, mean over \(x.idleListeners))   (target ≤ 2000 B: \(verdict(x.idleListenerBytes <= Self.idleBytesTarget)))\n"
         let fields: [(String, Double)] = [
             ("listeners", Double(listeners)), ("namespaces", Double(namespaces)), ("pending", Double(pending)),
             ("probe_listeners", Double(probeListeners)), ("daemon_listeners", Double(daemonListeners)),
@@ -44,6 +54,12 @@ struct ListenerReport {
             ("fast_ratio", fastRatio), ("fast_ratio_target", Self.fastTarget),
             ("cpu_fraction", cpuFraction), ("cpu_fraction_target", Self.cpuTarget),
             ("rss_mb", daemonRSS), ("rss_mb_target", Self.rssTarget), ("deep_interval_s", deepInterval),
+            ("scraped_cpu_fraction", x.cpuFraction), ("scraped_rss_mb", x.rss), ("rss_after_concurrent_mb", x.rssAfterConcurrent),
+            ("gzip_p50_s", x.gzipP50), ("gzip_p99_s", x.gzipP99), ("gzip_p99_target_s", Self.gzipP99Target),
+            ("identity_p50_s", x.identityP50), ("identity_p99_s", x.identityP99), ("identity_p99_target_s", Self.identityP99Target),
+            ("node_p50_s", x.nodeP50), ("node_p99_s", x.nodeP99),
+            ("gzip_bytes", Double(x.gzipBytes)), ("identity_bytes", Double(x.identityBytes)), ("node_bytes", Double(x.nodeBytes)),
+            ("idle_listener_bytes", x.idleListenerBytes), ("idle_listener_bytes_target", Self.idleBytesTarget),
         ]
         let json = fields.map { "\"\($0.0)\":\($0.1.isFinite ? String(format: "%.6g", $0.1) : "null")" }.joined(separator: ",")
         out += "BENCH_SUMMARY {\(json)}"

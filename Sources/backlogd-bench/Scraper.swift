@@ -8,7 +8,18 @@ import Glibc
 /// Concurrent scrapers, each on its own thread inside the namespace, timing
 /// every GET of /metrics from connect to the last byte.
 enum Scraper {
-    static func latencies(namespace: String, port: UInt16, scrapers: Int, each: Int) throws -> [Double] {
+    /// Prometheus' own Accept header (2.x): OpenMetrics first.
+    static let prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+
+    /// How a scrape asks: gzip or not, and an Accept header (nil: none, text).
+    struct Ask: Sendable {
+        var gzip = true
+        var accept: String?
+        static let prometheus = Ask(gzip: true, accept: prometheusAccept)
+        static let identity = Ask(gzip: false, accept: nil)
+    }
+
+    static func latencies(namespace: String, port: UInt16, scrapers: Int, each: Int, ask: Ask = Ask()) throws -> [Double] {
         let shared = Collected()
         let group = DispatchGroup()
         for _ in 0..<scrapers {
@@ -24,7 +35,7 @@ enum Scraper {
                 var mine: [Double] = []
                 for _ in 0..<each {
                     let t0 = DispatchTime.now().uptimeNanoseconds
-                    guard let bytes = get(port: port), bytes > 0 else {
+                    guard let bytes = get(port: port, ask: ask), bytes > 0 else {
                         shared.fail("scrape of port \(port) failed")
                         return
                     }
@@ -55,12 +66,13 @@ enum Scraper {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// One GET /metrics with `Connection: close`, as Prometheus asks (gzip); returns bytes read.
-    static func get(port: UInt16) -> Int? {
+    /// One GET /metrics with `Connection: close`, gzip unless told otherwise; returns bytes read (headers included).
+    static func get(port: UInt16, ask: Ask = Ask()) -> Int? {
         let fd = BenchSockets.blockingConnect(port: port)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        let req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        let req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (ask.gzip ? "Accept-Encoding: gzip\r\n" : "")
+            + (ask.accept.map { "Accept: \($0)\r\n" } ?? "") + "Connection: close\r\n\r\n"
         guard req.withCString({ send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }) > 0 else { return nil }
         var total = 0
         var buf = [UInt8](repeating: 0, count: 65536)

@@ -21,6 +21,9 @@ import Glibc
         }
         // CPU over one second can round to 0 clock ticks.
         #expect((json["cpu_fraction"] as? Double).map { $0.isFinite && $0 >= 0 } == true)
+        #expect((json["scraped_cpu_fraction"] as? Double).map { $0.isFinite && $0 >= 0 } == true)
+        // The text body is bigger than its gzip: both were really fetched.
+        #expect((json["identity_bytes"] as? Double ?? 0) > 3 * (json["gzip_bytes"] as? Double ?? .infinity))
         #expect((json["sockets"] as? Double ?? 0) >= 600, "two sockets per connection")
         #expect(r.stdout.contains("node_exporter"))
         // It cleans up after itself: no namespace of this run is left.
@@ -33,16 +36,21 @@ import Glibc
     @Test func listenerAxisRunsAtSmallScale() throws {
         let bench = URL(fileURLWithPath: backlogdPath()).deletingLastPathComponent().appendingPathComponent("backlogd-bench").path
         let r = try run([bench, "--listeners", "50", "--namespaces", "3", "--listeners-per-holder", "10",
-                         "--cpu-seconds", "1", "--warm-up-seconds", "2", "--ticks", "2"], check: false, timeout: 300)
+                         "--cpu-seconds", "1", "--warm-up-seconds", "2", "--ticks", "2", "--scrapes", "3"], check: false, timeout: 300)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let line = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("BENCH_SUMMARY ") })
         let json = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("BENCH_SUMMARY ".count).utf8)) as? [String: Any])
         for key in ["fast_tick_cpu_s", "fast_floor_cpu_s", "floor_dumps_cpu_s", "floor_netstat_cpu_s", "fast_ratio", "rss_mb",
-                    "fast_ratio_target", "cpu_fraction_target", "rss_mb_target", "deep_interval_s"] {
+                    "fast_ratio_target", "cpu_fraction_target", "rss_mb_target", "deep_interval_s",
+                    "scraped_rss_mb", "gzip_p99_s", "identity_p99_s", "node_p99_s", "gzip_bytes", "identity_bytes", "node_bytes",
+                    "idle_listener_bytes"] {
             let v = json[key] as? Double
             #expect(v.map { $0.isFinite && $0 > 0 } == true, "\(key) = \(String(describing: json[key]))")
         }
         #expect((json["cpu_fraction"] as? Double).map { $0.isFinite && $0 >= 0 } == true)
+        #expect((json["scraped_cpu_fraction"] as? Double).map { $0.isFinite && $0 >= 0 } == true)
+        // The text body is bigger than its gzip: both were really fetched.
+        #expect((json["identity_bytes"] as? Double ?? 0) > 3 * (json["gzip_bytes"] as? Double ?? .infinity))
         // 50 listeners, 3 namespaces: 17 + 17 + 16, two of each (one IPv4, one IPv6) with 2 pending.
         #expect(json["listeners"] as? Double == 50)
         let pending = try #require(json["pending"] as? Double)
@@ -51,7 +59,8 @@ import Glibc
         // The daemon also sees its own listener (127.0.0.1:24519 in the first namespace).
         #expect(json["daemon_listeners"] as? Double == 51, "the daemon saw every listener")
         #expect(json["daemon_namespaces"] as? Double == 3)
-        for figure in ["fast tick", "floor", "daemon CPU", "peak RSS", "target ≤ 1.5", "target ≤ 2.0 %", "target ≤ 48 MB"] {
+        for figure in ["fast tick", "floor", "daemon CPU", "peak RSS", "target ≤ 1.5", "target ≤ 2.0 %", "target ≤ 48 MB",
+                       "scrape gzip", "scrape identity", "node_exporter", "idle listener"] {
             #expect(r.stdout.contains(figure), "\(figure) missing: \(r.stdout)")
         }
         let left = try leftBehind()
