@@ -1,38 +1,92 @@
-/// An id per listener label text, kept between renders by whoever renders
-/// repeatedly (the HTTP endpoint): a chunk of lines is the same as last time
-/// when its listeners' ids and values are, so labels are compared by id, and a
-/// listener whose labels change (a new owner) gets a new id.
+import BacklogCore
+
+/// Each listener's label text and an id for it, kept between renders by whoever
+/// renders repeatedly (the HTTP endpoint). A chunk of lines is the same as last
+/// time when its listeners' ids and values are, so labels are compared by id; a
+/// listener whose labels change (a new owner) gets another id.
+///
+/// Listeners keep their order from one snapshot to the next, so the text is
+/// looked up first where the same listener was last time (a comparison of the
+/// label inputs, most of them the very same strings), and built and hashed only
+/// for listeners that are new or changed.
 public struct LabelTable: Sendable {
     struct Entry: Sendable {
         let id: UInt64
         /// Whether a chunk ends after this listener: decided by its label text alone,
         /// so that a listener coming or going moves only the chunk it is in.
         let endsChunk: Bool
+        let text: [UInt8]
     }
 
-    private var entries: [[UInt8]: Entry] = [:]
-    private var seen: [[UInt8]: Entry] = [:]
+    /// What the label text is made of.
+    struct Inputs: Equatable, Sendable {
+        let netns: String
+        let family: AddressFamily
+        let address: String
+        let port: UInt16?
+        let socket: Int
+        let process: String?
+        let unit: String?
+
+        init(_ l: Listener) {
+            netns = l.netns
+            family = l.family
+            address = l.address
+            port = l.port
+            socket = l.socket
+            process = l.owner?.comm
+            unit = l.owner?.unit
+        }
+    }
+
+    private var last: [(Inputs, Entry)] = []
+    private var current: [(Inputs, Entry)] = []
+    /// Where the last match was found relative to the listener's position (one came or went before it).
+    private var shift = 0
+    private var byText: [ByteKey: Entry] = [:]
     private var nextID: UInt64 = 1
 
     public init() {}
 
-    /// The entry of `labels`, nil when it was already seen in this render (a duplicate series).
-    mutating func entry(_ labels: [UInt8]) -> Entry? {
-        guard seen[labels] == nil else { return nil }
-        let e = entries[labels] ?? Entry(id: nextID, endsChunk: Self.fnv1a(labels) % Self.meanChunk == 0)
-        if e.id == nextID { nextID += 1 }
-        seen[labels] = e
+    /// The entry of the next listener of this render.
+    mutating func entry(_ l: Listener) -> Entry {
+        let inputs = Inputs(l)
+        let position = current.count
+        for candidate in [position + shift, position] where candidate >= 0 && candidate < last.count {
+            if last[candidate].0 == inputs {
+                shift = candidate - position
+                current.append(last[candidate])
+                return last[candidate].1
+            }
+        }
+        let text = ListenerFamilies.labels(l)
+        let key = ByteKey(text)
+        let e: Entry
+        if let known = byText[key] {
+            e = known
+        } else {
+            e = Entry(id: nextID, endsChunk: Self.fnv1a(text) % Self.meanChunk == 0, text: text)
+            nextID += 1
+            byText[key] = e
+        }
+        current.append((inputs, e))
         return e
     }
 
-    /// Ends a render: entries not seen in it are forgotten.
+    /// Ends a render. Texts of listeners that are gone are forgotten once they
+    /// outnumber the listeners.
     mutating func finishRender() {
-        entries = seen
-        seen = [:]
+        last = current
+        current = []
+        current.reserveCapacity(last.count)
+        shift = 0
+        if byText.count > 2 * last.count + 1024 {
+            byText = Dictionary(last.map { (ByteKey($0.1.text), $0.1) }, uniquingKeysWith: { a, _ in a })
+        }
     }
 
     /// Listeners per chunk on average.
-    static let meanChunk: UInt64 = 128
+    static let meanChunk: UInt64 = 256
 
     static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -17,8 +17,6 @@ struct ListenerFamily: Sendable {
     let type: MetricType
     let help: String
     let extra: Extra
-    /// The value of line `i` (0 unless `extra` is `.kinds`); nil: the listener has no line in this family.
-    let value: @Sendable (Listener, Int) -> SampleValue?
 
     var lines: Int { if case .kinds = extra { SynRecvKind.allCases.count } else { 1 } }
 
@@ -26,7 +24,7 @@ struct ListenerFamily: Sendable {
     var always: Bool { ListenerFamilies.alwaysWritten.contains(name) }
 
     /// Label text after the listener's labels on line `i`: `,kind="new"`, `,pid="4711"` or nothing.
-    func suffix(_ l: Listener, line i: Int, into w: inout ByteWriter) {
+    func suffix(pid: Int32?, line i: Int, into w: inout ByteWriter) {
         switch extra {
         case .none: break
         case .kinds:
@@ -34,7 +32,7 @@ struct ListenerFamily: Sendable {
             w.appendLabel("kind", SynRecvKind.allCases[i].rawValue)
         case .pid:
             w.append(byte: 0x2C)
-            w.appendLabel("pid", l.owner.map { String($0.pid) } ?? "")
+            w.appendLabel("pid", pid.map { String($0) } ?? "")
         }
     }
 }
@@ -70,66 +68,95 @@ enum ListenerFamilies {
 
     static let group = " A SO_REUSEPORT group's numbers are on its socket=\"0\" member."
 
+    /// Every line's value of one listener, family after family in the order of
+    /// `all(owners:)` and each family's lines in order (nil: the listener has no
+    /// line in that family); one pass over the listener, no closure per value.
+    static func values(_ l: Listener, owners: Bool, into v: inout [SampleValue?]) {
+        v.append(.uint(UInt64(l.queueLength)))
+        v.append(.uint(UInt64(l.queueMax)))
+        v.append(.uint(UInt64(l.queuePeak)))
+        v.append(l.fullSeconds.map { .double($0) })
+        v.append(l.drops.map { .uint($0) })
+        if let c = l.connections {
+            for k in SynRecvKind.allCases { v.append(.int(Int64(c.syn(k).count))) }
+            for k in SynRecvKind.allCases { v.append(.double(c.syn(k).oldestSeconds)) }
+            v.append(.int(Int64(c.unaccepted.count)))
+            v.append(.double(c.unaccepted.oldestSeconds))
+            v.append(.uint(c.unacceptedBytes))
+            v.append(.int(Int64(c.stalled.count)))
+            v.append(.double(c.stalled.oldestSeconds))
+            v.append(.int(Int64(c.closeWait.count)))
+            v.append(.double(c.closeWait.oldestSeconds))
+        } else {
+            for _ in 0..<15 { v.append(nil) }
+        }
+        v.append(l.overflowsEstimated.map { .double($0) })
+        guard owners else { return }
+        v.append(.int(1))
+        v.append(l.fdUsage.map { .uint($0.open) })
+        v.append(l.fdUsage.map { u in u.limit.map { .uint($0) } ?? .double(.infinity) })
+    }
+
     /// `owners`: whether owners were looked up in this publication (then every listener has an info series).
     static func all(owners: Bool) -> [ListenerFamily] {
         var out: [ListenerFamily] = [
             ListenerFamily(name: "backlogd_listen_queue_length", type: .gauge,
                 help: "Accept-queue length now: connections waiting for accept() (ss Recv-Q of the listener; inet_diag idiag_rqueue, unix_diag UDIAG_SHOW_RQLEN).",
-                extra: .none) { l, _ in .uint(UInt64(l.queueLength)) },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_queue_max", type: .gauge,
                 help: "Accept-queue max = min(listen backlog, net.core.somaxconn) (ss Send-Q; inet_diag idiag_wqueue). The queue is full when length > max.",
-                extra: .none) { l, _ in .uint(UInt64(l.queueMax)) },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_queue_peak", type: .gauge,
                 help: "Highest accept-queue length sampled over the collection window.",
-                extra: .none) { l, _ in .uint(UInt64(l.queuePeak)) },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_queue_full_seconds_total", type: .counter,
                 help: "Seconds the accept queue was sampled full (length > max) since backlogd first saw the listener; rate() of it is the fraction of time full.",
-                extra: .none) { l, _ in l.fullSeconds.map { .double($0) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_drops_total", type: .counter,
                 help: "The listening socket's own drop count (sk_drops: inet_diag SK_MEMINFO_DROPS, ss -m d), exact: segments the kernel dropped against it, i.e. SYNs dropped because its accept queue or SYN queue was full and final ACKs refused because its accept queue was full (a refused ACK counts twice; one connection can count many times as its client retries). Zero means this listener dropped nothing. TCP only.",
-                extra: .none) { l, _ in l.drops.map { .uint($0) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_syn_recv", type: .gauge,
                 help: "SYN-RECV request sockets on the listener, by kind, from one inet_diag dump: new = retrans 0 and expires <= 1 s (first timer not fired); deferred = retrans 0 and expires > 1 s (timer fired without a SYN-ACK re-send: a TCP_DEFER_ACCEPT hold); half_open = SYN-ACK re-sent (retrans >= 1) while the listener was not full; overflowed = re-sent while the accept queue was full within the peak window (final ACK refused)." + group,
-                extra: .kinds) { l, i in l.connections.map { .int(Int64($0.syn(SynRecvKind.allCases[i]).count)) } },
+                extra: .kinds),
             ListenerFamily(name: "backlogd_listen_syn_recv_oldest_seconds", type: .gauge,
                 help: "Age of the oldest request socket of each kind, estimated from its timers (fired 1 s, then doubling) in one dump; for deferred a lower bound.",
-                extra: .kinds) { l, i in l.connections.map { .double($0.syn(SynRecvKind.allCases[i]).oldestSeconds) } },
+                extra: .kinds),
             ListenerFamily(name: "backlogd_listen_unaccepted_connections", type: .gauge,
                 help: "Children in the accept queue not yet accept()ed (inode 0; ESTABLISHED, or CLOSE_WAIT when the client gave up)." + group,
-                extra: .none) { l, _ in l.connections.map { .int(Int64($0.unaccepted.count)) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_unaccepted_oldest_seconds", type: .gauge,
                 help: "Time since the peer of the oldest unaccepted connection last sent anything (tcp_info last_data_recv/last_ack_recv).",
-                extra: .none) { l, _ in l.connections.map { .double($0.unaccepted.oldestSeconds) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_unaccepted_bytes", type: .gauge,
                 help: "Request bytes the unaccepted connections received that nobody read (inet_diag idiag_rqueue; a CLOSE_WAIT child's FIN not counted).",
-                extra: .none) { l, _ in l.connections.map { .uint($0.unacceptedBytes) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_stalled_connections", type: .gauge,
                 help: "Accepted ESTABLISHED connections on the listener's port whose unread bytes have not shrunk for longer than thresholds.stalled_after.",
-                extra: .none) { l, _ in l.connections.map { .int(Int64($0.stalled.count)) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_stalled_oldest_seconds", type: .gauge,
                 help: "Longest such stall, seconds (from the peer's last data on first sight, then tracked by socket cookie).",
-                extra: .none) { l, _ in l.connections.map { .double($0.stalled.oldestSeconds) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_close_wait_connections", type: .gauge,
                 help: "Accepted CLOSE_WAIT connections on the listener's port: the peer closed, the application did not.",
-                extra: .none) { l, _ in l.connections.map { .int(Int64($0.closeWait.count)) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_close_wait_oldest_seconds", type: .gauge,
                 help: "Time since the peer of the oldest CLOSE_WAIT connection last sent anything (its FIN).",
-                extra: .none) { l, _ in l.connections.map { .double($0.closeWait.oldestSeconds) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_listen_overflows_estimated_total", type: .counter,
                 help: "DEPRECATED: use backlogd_listen_drops_total (exact, per listener); this series goes in the next release. ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener: the growth between two reads of the counter (every 4th fast tick, at least once a second, and at each tick that sees a listener full) is split among the listeners seen full at any tick in between or at the earlier read.",
-                extra: .none) { l, _ in l.overflowsEstimated.map { .double($0) } },
+                extra: .none),
         ]
         guard owners else { return out }
         out += [
             ListenerFamily(name: "backlogd_listener_info", type: .gauge,
                 help: "1 per listener; labels of the listener plus the owning process's pid (empty when unknown). Owner: the socket inode among /proc/<pid>/fd links; unit from that process's cgroup.",
-                extra: .pid) { _, _ in .int(1) },
+                extra: .pid),
             ListenerFamily(name: "backlogd_owner_open_fds", type: .gauge,
                 help: "Open file descriptors (/proc/<pid>/fd) of the process holding the listening socket that is closest to its limit: the owner or one of its descendants holding the socket (nginx's workers), read at each deep look.",
-                extra: .none) { l, _ in l.fdUsage.map { .uint($0.open) } },
+                extra: .none),
             ListenerFamily(name: "backlogd_owner_fd_limit", type: .gauge,
                 help: "That process's soft RLIMIT_NOFILE (/proc/<pid>/limits, Max open files; +Inf when unlimited). At the limit accept() fails with EMFILE.",
-                extra: .none) { l, _ in l.fdUsage.map { u in u.limit.map { .uint($0) } ?? .double(.infinity) } },
+                extra: .none),
         ]
         return out
     }

@@ -29,26 +29,52 @@ public struct MetricsLayout: Sendable {
     public let format: ExpositionFormat
     public private(set) var parts: [Part] = []
     private let families: [ListenerFamily]
-    private var listeners: [Listener] = []
     private var labels: [[UInt8]] = []
+    /// The owner's pid of each listener, for the info series' `pid` label.
+    private var pids: [Int32?] = []
+    /// values[listener * stride + offsets[family] + line], nil where the listener has no
+    /// line in that family: read once per listener here, not once per family and line.
+    private var values: [SampleValue?] = []
+    private let offsets: [Int]
+    private let stride: Int
 
     /// At most this many listeners in one chunk, whatever their label hashes.
-    static let maxChunk = 512
+    static let maxChunk = 1024
 
     public init(_ p: Publication, version: String, format: ExpositionFormat, labels table: inout LabelTable) {
         self.format = format
-        families = ListenerFamilies.all(owners: p.process.ownerFailures != nil)
+        let owners = p.process.ownerFailures != nil
+        let families = ListenerFamilies.all(owners: owners)
+        self.families = families
+        var offsets: [Int] = []
+        var next = 0
+        for f in families {
+            offsets.append(next)
+            next += f.lines
+        }
+        self.offsets = offsets
+        stride = next
+        let count = p.snapshots.reduce(0) { $0 + $1.listeners.count }
+        values.reserveCapacity(count * stride)
+        labels.reserveCapacity(count)
+        pids.reserveCapacity(count)
         var ids: [UInt64] = []
         var ends: [Bool] = []
+        ids.reserveCapacity(count)
+        ends.reserveCapacity(count)
+        var unique = Set<UInt64>(minimumCapacity: count)
         for s in p.snapshots {
             for l in s.listeners {
-                let text = ListenerFamilies.labels(l)
-                // The same labels twice would be the same series twice: the first is kept.
-                guard let e = table.entry(text) else { continue }
-                listeners.append(l)
-                labels.append(text)
+                let e = table.entry(l)
+                // The same labels twice would be the same series twice: the first is kept
+                // (the collector's socket index makes them unique; this is a guard).
+                guard unique.insert(e.id).inserted else { continue }
+                pids.append(l.owner?.pid)
+                labels.append(e.text)
                 ids.append(e.id)
                 ends.append(e.endsChunk)
+                ListenerFamilies.values(l, owners: owners, into: &values)
+                precondition(values.count == labels.count * stride, "ListenerFamilies.values and .all disagree")
             }
         }
         table.finishRender()
@@ -68,6 +94,8 @@ public struct MetricsLayout: Sendable {
             }
             let fi = perListener[name]!
             let f = families[fi]
+            let lines = f.lines
+            let base = offsets[fi]
             var chunks: [Chunk] = []
             var members: [Int32] = []
             var signature: [UInt64] = []
@@ -78,12 +106,13 @@ public struct MetricsLayout: Sendable {
                 members = []
                 signature = []
             }
-            for (i, l) in listeners.enumerated() {
-                guard f.value(l, 0) != nil else { continue }
+            for i in 0..<labels.count {
+                let at = i * stride + base
+                guard values[at] != nil else { continue }
                 members.append(Int32(i))
                 signature.append(ids[i])
-                if case .pid = f.extra { signature.append(UInt64(bitPattern: Int64(l.owner?.pid ?? -1))) }
-                for line in 0..<f.lines { Self.sign(f.value(l, line)!, into: &signature) }
+                if case .pid = f.extra { signature.append(UInt64(bitPattern: Int64(pids[i] ?? -1))) }
+                for line in 0..<lines { Self.sign(values[at + line]!, into: &signature) }
                 if ends[i] || members.count == Self.maxChunk { close() }
             }
             close()
@@ -92,14 +121,9 @@ public struct MetricsLayout: Sendable {
             out.append(.fixed(format.header(f.name, f.type, help: f.help)))
             out += chunks.map { .chunk($0) }
         }
-        // Adjacent fixed parts as one.
-        for part in out {
-            if case .fixed(let b) = part, case .fixed(let a)? = parts.last {
-                parts[parts.count - 1] = .fixed(a + b)
-            } else {
-                parts.append(part)
-            }
-        }
+        // Each family's fixed part stays apart: one that did not change (a header, the
+        // findings) keeps its compressed form while its neighbours' numbers move.
+        parts = out
     }
 
     private static func sign(_ v: SampleValue, into s: inout [UInt64]) {
@@ -113,17 +137,18 @@ public struct MetricsLayout: Sendable {
     /// The lines of one chunk.
     public func text(_ c: Chunk) -> [UInt8] {
         let f = families[c.family]
-        var w = ByteWriter(capacity: c.members.count * f.lines * 160)
+        let lines = f.lines
+        var w = ByteWriter(capacity: c.members.count * lines * 160)
         for m in c.members {
-            let l = listeners[Int(m)]
-            for line in 0..<f.lines {
+            let i = Int(m)
+            for line in 0..<lines {
                 w.append(f.name)
                 w.append(byte: 0x7B)
-                w.append(labels[Int(m)])
-                f.suffix(l, line: line, into: &w)
+                w.append(labels[i])
+                f.suffix(pid: pids[i], line: line, into: &w)
                 w.append(byte: 0x7D)
                 w.append(byte: 0x20)
-                w.append(f.value(l, line)!)
+                w.append(values[i * stride + offsets[c.family] + line]!)
                 w.append(byte: 0x0A)
             }
         }

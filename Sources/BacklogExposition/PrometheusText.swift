@@ -55,7 +55,7 @@ public enum PrometheusText {
     /// A family's sample lines, the first of two same label sets kept.
     static func samples(_ f: MetricFamily) -> [UInt8] {
         var w = ByteWriter(capacity: f.samples.count * 96)
-        var seen = Set<[UInt8]>()
+        var seen = Set<ByteKey>()
         for s in f.samples {
             var labels = ByteWriter()
             if !s.labels.isEmpty {
@@ -66,7 +66,7 @@ public enum PrometheusText {
                 }
                 labels.append(byte: 0x7D)
             }
-            guard seen.insert(labels.bytes).inserted else { continue }
+            guard seen.insert(ByteKey(labels.bytes)).inserted else { continue }
             w.append(f.name)
             w.append(labels.bytes)
             w.append(byte: 0x20)

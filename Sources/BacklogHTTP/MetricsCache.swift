@@ -40,7 +40,7 @@ final class MetricsCache: Sendable {
         var labels = LabelTable()
         var text: [MetricsLayout.ChunkKey: TextChunk] = [:]
         var gzip: [MetricsLayout.ChunkKey: GzipChunk] = [:]
-        var fixedGzip: [[UInt8]: DeflateSegment] = [:]
+        var fixedGzip: [ByteKey: DeflateSegment] = [:]
         var textUsed = ContinuousClock.now
         var gzipUsed = ContinuousClock.now
         var last = RenderCounts()
@@ -104,13 +104,14 @@ final class MetricsCache: Sendable {
         var crc: UInt = 0
         var length = 0
         var used: [MetricsLayout.ChunkKey: GzipChunk] = [:]
-        var usedFixed: [[UInt8]: DeflateSegment] = [:]
+        var usedFixed: [ByteKey: DeflateSegment] = [:]
         for part in layout.parts {
             let segment: DeflateSegment
             switch part {
             case .fixed(let b):
-                guard let seg = s.fixedGzip[b] ?? Gzip.segment(b, level: fixedLevel) else { return nil }
-                usedFixed[b] = seg
+                let key = ByteKey(b)
+                guard let seg = s.fixedGzip[key] ?? Gzip.segment(b, level: fixedLevel) else { return nil }
+                usedFixed[key] = seg
                 segment = seg
             case .chunk(let c):
                 if let old = s.gzip[c.key], old.signature == c.signature {
