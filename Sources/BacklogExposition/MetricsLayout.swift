@@ -2,8 +2,8 @@ import BacklogCore
 
 /// /metrics of one publication as a sequence of parts: fixed bytes (family
 /// headers, the namespace-wide and process-wide families) and chunks of
-/// per-listener lines. A chunk carries a signature (its listeners' label ids
-/// and values) so that a renderer that keeps chunks between snapshots (the
+/// per-listener lines. A chunk carries a signature (a digest of its listeners'
+/// label ids and values) so that a renderer that keeps chunks between snapshots (the
 /// HTTP endpoint, which also keeps their gzip) reuses those that did not
 /// change and renders only the others: an idle listener's lines are not
 /// rebuilt every snapshot.
@@ -16,7 +16,7 @@ public struct MetricsLayout: Sendable {
     public struct Chunk: Sendable {
         public let key: ChunkKey
         /// Equal signatures, equal text.
-        public let signature: [UInt64]
+        public let signature: ChunkDigest
         let family: Int
         let members: [Int32]
     }
@@ -98,21 +98,22 @@ public struct MetricsLayout: Sendable {
             let base = offsets[fi]
             var chunks: [Chunk] = []
             var members: [Int32] = []
-            var signature: [UInt64] = []
+            var signature = ChunkDigest()
             func close() {
                 guard !members.isEmpty else { return }
+                signature.add(UInt64(members.count))
                 chunks.append(Chunk(key: ChunkKey(family: fi, first: ids[Int(members[0])]), signature: signature,
                                     family: fi, members: members))
                 members = []
-                signature = []
+                signature = ChunkDigest()
             }
             for i in 0..<labels.count {
                 let at = i * stride + base
                 guard values[at] != nil else { continue }
                 members.append(Int32(i))
-                signature.append(ids[i])
-                if case .pid = f.extra { signature.append(UInt64(bitPattern: Int64(pids[i] ?? -1))) }
-                for line in 0..<lines { Self.sign(values[at + line]!, into: &signature) }
+                signature.add(ids[i])
+                if case .pid = f.extra { signature.add(UInt64(bitPattern: Int64(pids[i] ?? -1))) }
+                for line in 0..<lines { signature.add(values[at + line]!) }
                 if ends[i] || members.count == Self.maxChunk { close() }
             }
             close()
@@ -124,14 +125,6 @@ public struct MetricsLayout: Sendable {
         // Each family's fixed part stays apart: one that did not change (a header, the
         // findings) keeps its compressed form while its neighbours' numbers move.
         parts = out
-    }
-
-    private static func sign(_ v: SampleValue, into s: inout [UInt64]) {
-        switch v {
-        case .int(let i): s.append(1); s.append(UInt64(bitPattern: i))
-        case .uint(let u): s.append(2); s.append(u)
-        case .double(let d): s.append(3); s.append(d.bitPattern)
-        }
     }
 
     /// The lines of one chunk.

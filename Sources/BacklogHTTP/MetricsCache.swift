@@ -27,12 +27,12 @@ final class MetricsCache: Sendable {
     static let idleDrop: Duration = .seconds(120)
 
     private struct TextChunk {
-        let signature: [UInt64]
+        let signature: ChunkDigest
         let text: ByteBuffer
     }
 
     private struct GzipChunk {
-        let signature: [UInt64]
+        let signature: ChunkDigest
         let segment: DeflateSegment
     }
 

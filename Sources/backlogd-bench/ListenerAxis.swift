@@ -54,12 +54,11 @@ struct ListenerAxis {
         r.cpuFraction = (Measure.cpuSeconds(daemon.pid) - c0) / cpuSeconds
         r.daemonRSS = Measure.peakRSS(daemon.pid)
         r.daemonThreads = Self.threads(daemon.pid)
-        // One scrape, after the figures: what the daemon saw.
-        let body = (try? Measure.inNamespace(ns0) { Scraper.body(port: Self.daemonPort) }) ?? nil
-        (r.daemonListeners, r.daemonNamespaces, r.deepInterval) = Self.seen(body ?? "")
         r.scrape = try ListenerScrapes.run(w, ns: ns0, daemon: daemon, port: Self.daemonPort, cpuSeconds: cpuSeconds,
                                            scrapes: scrapes, nodeExporter: nodeExporter)
         if daemon.exited { throw BenchError("backlogd exited: \(daemon.text)") }
+        // What the daemon saw (the text body: after the figures, whose peak RSS is that of gzip scrapes only).
+        (r.daemonListeners, r.daemonNamespaces, r.deepInterval) = Self.seen(r.scrape.body)
         return r
     }
 

@@ -7,15 +7,19 @@ import Glibc
 /// measured unscraped: its CPU and peak RSS with one Prometheus-like scrape
 /// (OpenMetrics, gzip) every `interval` s, then the latency of 4 concurrent
 /// scrapers (gzip as Prometheus asks, and identity text as curl does) while
-/// collection runs, beside node_exporter in the same namespace, the body
-/// sizes, and the bytes of an idle listener's lines.
+/// collection runs, beside node_exporter in the same namespace and beside
+/// nginx serving the same text body as a static file (the transfer's floor:
+/// what moving those bytes over loopback costs), the body sizes, and the
+/// bytes of an idle listener's lines.
 struct ListenerScrapes {
     var cpuFraction = Double.nan, rss = Double.nan, rssAfterConcurrent = Double.nan
     var gzipP50 = Double.nan, gzipP99 = Double.nan, identityP50 = Double.nan, identityP99 = Double.nan
-    var nodeP50 = Double.nan, nodeP99 = Double.nan
+    var nodeP50 = Double.nan, nodeP99 = Double.nan, staticP50 = Double.nan, staticP99 = Double.nan
     var identityBytes = 0, gzipBytes = 0, nodeBytes = 0
     var idleListenerBytes = Double.nan, idleListeners = 0
     var scrapes = 0
+    /// The last text body (the caller counts listeners in it).
+    var body = ""
 
     static let interval = 15.0
 
@@ -23,7 +27,12 @@ struct ListenerScrapes {
                     nodeExporter: String) throws -> ListenerScrapes {
         var r = ListenerScrapes()
         r.scrapes = scrapes
-        // One scrape as Prometheus makes it every 15 s, the first at once.
+        // One scrape as Prometheus makes it every 15 s, in a steady state: the first
+        // (which compresses every chunk) before the measurement.
+        guard (try Measure.inNamespace(ns) { Scraper.get(port: port, ask: .prometheus) }) != nil else {
+            throw BenchError("scrape failed: \(daemon.text)")
+        }
+        Thread.sleep(forTimeInterval: interval)
         let c0 = Measure.cpuSeconds(daemon.pid)
         let start = Date()
         var next = 0.0
@@ -48,8 +57,10 @@ struct ListenerScrapes {
         r.rssAfterConcurrent = Measure.peakRSS(daemon.pid)
         r.gzipBytes = (try Measure.inNamespace(ns) { Scraper.get(port: port, ask: .prometheus) }) ?? 0
         let body = (try Measure.inNamespace(ns) { Scraper.body(port: port) }) ?? ""
+        r.body = body
         r.identityBytes = body.utf8.count
         (r.idleListenerBytes, r.idleListeners) = idleBytes(body)
+        (r.staticP50, r.staticP99) = try staticReference(w, ns: ns, body: body, scrapes: scrapes)
 
         let ne = try w.start(in: ns, [nodeExporter, "--collector.disable-defaults", "--collector.tcpstat", "--collector.netstat",
                                       "--web.listen-address=127.0.0.1:9100"])
@@ -63,6 +74,42 @@ struct ListenerScrapes {
         (r.nodeP50, r.nodeP99) = (percentile(node, 0.5), percentile(node, 0.99))
         r.nodeBytes = (try Measure.inNamespace(ns) { Scraper.get(port: 9100, ask: .prometheus) }) ?? 0
         return r
+    }
+
+    /// nginx (one worker, sendfile) serving `body` as /metrics: 4 concurrent × `scrapes`.
+    static func staticReference(_ w: ListenerWorkload, ns: String, body: String, scrapes: Int) throws -> (Double, Double) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bd-bench-\(getpid())-nginx").path
+        try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try body.write(toFile: dir + "/metrics", atomically: true, encoding: .utf8)
+        try """
+            daemon off;
+            master_process off;
+            worker_processes 1;
+            pid \(dir)/nginx.pid;
+            error_log \(dir)/logs/error.log;
+            events { worker_connections 64; }
+            http {
+                access_log off;
+                sendfile on;
+                default_type text/plain;
+                client_body_temp_path \(dir)/body;
+                proxy_temp_path \(dir)/proxy;
+                fastcgi_temp_path \(dir)/fastcgi;
+                uwsgi_temp_path \(dir)/uwsgi;
+                scgi_temp_path \(dir)/scgi;
+                server { listen 127.0.0.1:9101; root \(dir); }
+            }
+            """.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
+        let nginx = try w.start(in: ns, ["nginx", "-p", dir, "-c", dir + "/nginx.conf"])
+        defer { nginx.stop() }
+        let deadline = Date().addingTimeInterval(30)
+        while (try? Measure.inNamespace(ns) { Scraper.get(port: 9101, ask: .identity) }) == nil {
+            if nginx.exited || Date() > deadline { throw BenchError("nginx does not serve: \(nginx.text)") }
+            usleep(100_000)
+        }
+        let lat = try Scraper.latencies(namespace: ns, port: 9101, scrapers: 4, each: scrapes, ask: .identity)
+        return (percentile(lat, 0.5), percentile(lat, 0.99))
     }
 
     /// Mean bytes of the lines of a listener with nothing queued (queue length 0,

@@ -42,7 +42,7 @@ import Glibc
         let json = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("BENCH_SUMMARY ".count).utf8)) as? [String: Any])
         for key in ["fast_tick_cpu_s", "fast_floor_cpu_s", "floor_dumps_cpu_s", "floor_netstat_cpu_s", "fast_ratio", "rss_mb",
                     "fast_ratio_target", "cpu_fraction_target", "rss_mb_target", "deep_interval_s",
-                    "scraped_rss_mb", "gzip_p99_s", "identity_p99_s", "node_p99_s", "gzip_bytes", "identity_bytes", "node_bytes",
+                    "scraped_rss_mb", "gzip_p99_s", "identity_p99_s", "node_p99_s", "static_p99_s", "gzip_bytes", "identity_bytes", "node_bytes",
                     "idle_listener_bytes"] {
             let v = json[key] as? Double
             #expect(v.map { $0.isFinite && $0 > 0 } == true, "\(key) = \(String(describing: json[key]))")
@@ -60,7 +60,7 @@ import Glibc
         #expect(json["daemon_listeners"] as? Double == 51, "the daemon saw every listener")
         #expect(json["daemon_namespaces"] as? Double == 3)
         for figure in ["fast tick", "floor", "daemon CPU", "peak RSS", "target ≤ 1.5", "target ≤ 2.0 %", "target ≤ 48 MB",
-                       "scrape gzip", "scrape identity", "node_exporter", "idle listener"] {
+                       "scrape gzip", "scrape identity", "static file", "node_exporter", "idle listener"] {
             #expect(r.stdout.contains(figure), "\(figure) missing: \(r.stdout)")
         }
         let left = try leftBehind()
