@@ -49,17 +49,21 @@ public final class CollectionLoop: Sendable {
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     /// `publish` hands each tick's publication (host first) to the HTTP side;
-    /// `afterTick` runs on the tick's thread after it (watchdog, first-tick readiness).
+    /// `afterTick` runs on the tick's thread after it (watchdog, first-tick readiness);
+    /// `serving` says how many CPU seconds rendering /metrics has cost since start
+    /// (counted in the budgets with collection: DeepBudget).
     /// Throws when a thread cannot be made (for backlogd's own namespace, the loops).
     public init(
         settings: Settings, publish: @escaping @Sendable (Publication) -> Void,
-        afterTick: @escaping @Sendable (Publication) -> Void = { _ in }
+        afterTick: @escaping @Sendable (Publication) -> Void = { _ in },
+        serving: @escaping @Sendable () -> Double = { 0 }
     ) throws(NetnsError) {
         let host = WatchedNamespace(label: WatchedNamespace.hostLabel, inode: NetnsInode.ofProcess() ?? 0, path: nil)
         registry = NamespaceRegistry(host: try NamespaceSlot(host, peakWindow: settings.peakWindow))
         let tickerThread = try NetnsThread.own()
         let gate = EarlyLookGate()
-        deep = try DeepLoop(registry: registry, settings: settings, alsoMetered: [tickerThread], earlyLooks: gate)
+        deep = try DeepLoop(registry: registry, settings: settings, alsoMetered: [tickerThread], earlyLooks: gate,
+                            serving: serving)
         ticker = FastTicker(thread: tickerThread, settings: settings, registry: registry, deep: deep, earlyLooks: gate,
                             publish: publish, afterTick: afterTick)
     }

@@ -15,8 +15,9 @@ final class DeepLoop: Sendable {
     /// `alsoMetered`: collection threads other than the namespaces' (the fast loop's).
     /// `earlyLooks`: the namespaces' early looks, whose CPU comes out of the deep tick's budget.
     init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread],
-         earlyLooks: EarlyLookGate) throws(NetnsError) {
-        worker = try DeepWorker(registry: registry, settings: settings, alsoMetered: alsoMetered, earlyLooks: earlyLooks)
+         earlyLooks: EarlyLookGate, serving: @escaping @Sendable () -> Double) throws(NetnsError) {
+        worker = try DeepWorker(registry: registry, settings: settings, alsoMetered: alsoMetered, earlyLooks: earlyLooks,
+                                serving: serving)
     }
 
     /// The deep tick's interval and the latest owner lookup, for the fast tick.
@@ -61,10 +62,15 @@ actor DeepWorker {
     private let alsoMetered: [NetnsThread]
     private let earlyLooks: EarlyLookGate
     private var budget = DeepBudget()
+    /// CPU seconds the HTTP side spent rendering /metrics since start: counted with
+    /// the rest, so that scrapes come out of the deep tick's share too.
+    private let serving: @Sendable () -> Double
+    private let servingToken = ServingToken()
 
     init(registry: NamespaceRegistry, settings: CollectionLoop.Settings, alsoMetered: [NetnsThread],
-         earlyLooks: EarlyLookGate) throws(NetnsError) {
+         earlyLooks: EarlyLookGate, serving: @escaping @Sendable () -> Double) throws(NetnsError) {
         thread = try NetnsThread.own()
+        self.serving = serving
         self.earlyLooks = earlyLooks
         self.registry = registry
         self.settings = settings
@@ -120,7 +126,7 @@ actor DeepWorker {
         // This thread is inside a job (its cpuSeconds is from the last one): read its clock.
         let threads = registry.current.map { (id: ObjectIdentifier($0.collector), cpu: $0.collector.threadCPUSeconds) }
             + alsoMetered.map { (id: ObjectIdentifier($0), cpu: $0.cpuSeconds) }
-            + [(id: ObjectIdentifier(thread), cpu: ThreadCPU.seconds())]
+            + [(id: ObjectIdentifier(thread), cpu: ThreadCPU.seconds()), (id: ObjectIdentifier(servingToken), cpu: serving())]
         // Early looks ran on the namespaces' threads: deep work, not the rest of collection.
         budget.record(threads: threads, deepCPU: cpu + earlyLooks.drain(), now: now)
         let share = budget.budget(deep: s.deepCPUBudget, fast: s.fastCPUBudget)
@@ -131,3 +137,6 @@ actor DeepWorker {
         return interval
     }
 }
+
+/// Stands for the HTTP side among the metered threads (its id only).
+private final class ServingToken: Sendable {}

@@ -55,13 +55,22 @@ final class MetricsCache: Sendable {
     var lastRender: RenderCounts { state.withLock { $0.last } }
 
     private let state = Mutex(State())
+    private let cpuNanoseconds = Atomic<UInt64>(0)
 
     init() {}
+
+    /// CPU seconds of every render so far (on the rendering thread's clock).
+    var cpuSeconds: Double { Double(cpuNanoseconds.load(ordering: .relaxed)) / 1e9 }
 
     /// One render at a time: a second scraper of the same snapshot waits, then
     /// finds the body stored (ServedSnapshot), instead of rendering it again.
     func body(_ p: Publication, version: String, format: ExpositionFormat, gzip: Bool) -> MetricsBody? {
-        state.withLock { s in
+        let t0 = ThreadCPU.seconds()
+        defer {
+            let spent = max(0, ThreadCPU.seconds() - t0)
+            cpuNanoseconds.wrappingAdd(UInt64(spent * 1e9), ordering: .relaxed)
+        }
+        return state.withLock { s in
             let layout = MetricsLayout(p, version: version, format: format, labels: &s.labels)
             s.last = RenderCounts()
             let now = ContinuousClock.now

@@ -94,6 +94,9 @@ public final class SnapshotStore: Sendable {
         current.withLock { $0 = served }
     }
 
+    /// CPU seconds spent rendering /metrics bodies since start (the collection budgets count it).
+    public var renderCPUSeconds: Double { cache.cpuSeconds }
+
     public var latest: ServedSnapshot? {
         current.withLock { $0 }
     }

@@ -13,6 +13,8 @@ import Glibc
 /// bytes of an idle listener's lines.
 struct ListenerScrapes {
     var cpuFraction = Double.nan, rss = Double.nan, rssAfterConcurrent = Double.nan
+    /// Of `cpuFraction`, the HTTP threads' (event loop and the pool thread that renders).
+    var httpCPUFraction = Double.nan
     var gzipP50 = Double.nan, gzipP99 = Double.nan, identityP50 = Double.nan, identityP99 = Double.nan
     var nodeP50 = Double.nan, nodeP99 = Double.nan, staticP50 = Double.nan, staticP99 = Double.nan
     var identityBytes = 0, gzipBytes = 0, nodeBytes = 0
@@ -22,6 +24,8 @@ struct ListenerScrapes {
     var body = ""
 
     static let interval = 15.0
+    /// SwiftNIO's thread names: the event loop, the thread pool.
+    static let httpThreads = ["NIO-ELT-", "TP-#"]
 
     static func run(_ w: ListenerWorkload, ns: String, daemon: Spawned, port: UInt16, cpuSeconds: Double, scrapes: Int,
                     nodeExporter: String) throws -> ListenerScrapes {
@@ -34,6 +38,7 @@ struct ListenerScrapes {
         }
         Thread.sleep(forTimeInterval: interval)
         let c0 = Measure.cpuSeconds(daemon.pid)
+        let h0 = Measure.threadCPUSeconds(daemon.pid, prefixes: Self.httpThreads)
         let start = Date()
         var next = 0.0
         while true {
@@ -47,7 +52,9 @@ struct ListenerScrapes {
             }
             Thread.sleep(forTimeInterval: min(0.2, max(0, cpuSeconds - elapsed)))
         }
-        r.cpuFraction = (Measure.cpuSeconds(daemon.pid) - c0) / Date().timeIntervalSince(start)
+        let elapsed = Date().timeIntervalSince(start)
+        r.cpuFraction = (Measure.cpuSeconds(daemon.pid) - c0) / elapsed
+        r.httpCPUFraction = (Measure.threadCPUSeconds(daemon.pid, prefixes: Self.httpThreads) - h0) / elapsed
         r.rss = Measure.peakRSS(daemon.pid)
 
         let gz = try Scraper.latencies(namespace: ns, port: port, scrapers: 4, each: scrapes, ask: .prometheus)

@@ -75,6 +75,21 @@ enum Measure {
     }
 
     /// Peak resident memory (VmHWM) in MB.
+    /// CPU seconds (utime + stime) of the process's threads whose name starts with one of `prefixes`.
+    static func threadCPUSeconds(_ pid: pid_t, prefixes: [String]) -> Double {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var total = 0.0
+        for t in tasks {
+            let comm = ((try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/comm", encoding: .utf8)) ?? "")
+            guard prefixes.contains(where: { comm.hasPrefix($0) }),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let f = stat[stat.index(after: close)...].split(separator: " ")
+            total += ((Double(f[11]) ?? 0) + (Double(f[12]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
+        return total
+    }
+
     static func peakRSS(_ pid: pid_t) -> Double {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""

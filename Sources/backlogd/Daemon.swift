@@ -55,7 +55,7 @@ final class Daemon: Sendable {
         do {
             loop = try CollectionLoop(
                 settings: config.collection, publish: { [store] in store.publish($0) },
-                afterTick: { ticks.observe($0.snapshots) })
+                afterTick: { ticks.observe($0.snapshots) }, serving: { [store] in store.renderCPUSeconds })
         } catch {
             logger.critical("cannot start the collection", metadata: ["error": "\(error)"])
             return 1

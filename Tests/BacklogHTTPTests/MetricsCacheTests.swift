@@ -38,6 +38,8 @@ import Testing
         _ = try #require(store.latest?.metrics(.text, gzip: false))
         let first = store.cache.lastRender
         #expect(first.reused == 0 && first.rendered > 17, "\(first)")
+        // What renders cost is counted (the collection budgets take it out of the deep tick's share).
+        #expect(store.renderCPUSeconds > 0)
 
         ls[700].queueLength = 5
         ls[700].queuePeak = 5
