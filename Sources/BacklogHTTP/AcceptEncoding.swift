@@ -4,28 +4,9 @@ enum AcceptEncoding {
     static func acceptsGzip(_ values: [String]) -> Bool {
         var gzip: Double?
         var star: Double?
-        for value in values {
-            for item in value.split(separator: ",") {
-                let parts = item.split(separator: ";")
-                guard let first = parts.first else { continue }
-                let coding = first.trimmingSpaces.lowercased()
-                var q = 1.0
-                for p in parts.dropFirst() {
-                    let kv = p.trimmingSpaces.lowercased()
-                    if kv.hasPrefix("q="), let v = Double(kv.dropFirst(2)) { q = v }
-                }
-                if coding == "gzip" || coding == "x-gzip" { gzip = q } else if coding == "*" { star = q }
-            }
+        for item in HeaderItem.items(values) {
+            if item.token == "gzip" || item.token == "x-gzip" { gzip = item.q } else if item.token == "*" { star = item.q }
         }
         return (gzip ?? star ?? 0) > 0
-    }
-}
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
-        return s
     }
 }

@@ -9,32 +9,16 @@ import BacklogExposition
 enum AcceptFormat {
     static func negotiate(_ values: [String]) -> ExpositionFormat {
         var best: (q: Double, format: ExpositionFormat)?
-        for value in values {
-            for item in value.split(separator: ",") {
-                let parts = item.split(separator: ";")
-                guard let first = parts.first else { continue }
-                let type = first.trimmingSpaces.lowercased()
-                var q = 1.0
-                var version: String?
-                for p in parts.dropFirst() {
-                    let kv = p.split(separator: "=", maxSplits: 1)
-                    guard kv.count == 2 else { continue }
-                    let key = kv[0].trimmingSpaces.lowercased()
-                    var v = kv[1].trimmingSpaces
-                    if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
-                    if key == "q" { q = Double(v) ?? 0 }
-                    if key == "version" { version = String(v) }
-                }
-                let format: ExpositionFormat
-                switch type {
-                case "application/openmetrics-text" where version == nil || version == "1.0.0": format = .openMetrics
-                case "text/plain" where version == nil || version == "0.0.4": format = .text
-                case "text/*", "*/*": format = .text
-                default: continue
-                }
-                guard q > 0 else { continue }
-                if best == nil || q > best!.q { best = (q, format) }
+        for item in HeaderItem.items(values) where item.q > 0 {
+            let version = item.parameters["version"]
+            let format: ExpositionFormat
+            switch item.token {
+            case "application/openmetrics-text" where version == nil || version == "1.0.0": format = .openMetrics
+            case "text/plain" where version == nil || version == "0.0.4": format = .text
+            case "text/*", "*/*": format = .text
+            default: continue
             }
+            if best == nil || item.q > best!.q { best = (item.q, format) }
         }
         return best?.format ?? .text
     }

@@ -1,7 +1,6 @@
 @testable import BacklogHTTP
 import BacklogCore
 import BacklogExposition
-import CZlib
 import NIOCore
 import Testing
 
@@ -95,38 +94,5 @@ import Testing
         }
     }
 
-    @Test func acceptHeaderChoosesTheFormat() {
-        // Prometheus 2.x and 3.x, as they send it.
-        #expect(AcceptFormat.negotiate(["application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"]) == .openMetrics)
-        #expect(AcceptFormat.negotiate(["application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1"]) == .openMetrics)
-        // Prometheus told to scrape text first, curl, no header.
-        #expect(AcceptFormat.negotiate(["text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5"]) == .text)
-        #expect(AcceptFormat.negotiate(["*/*"]) == .text)
-        #expect(AcceptFormat.negotiate([]) == .text)
-        // A version we do not speak, q=0, quoted parameters, case, equal q: the first listed.
-        #expect(AcceptFormat.negotiate(["application/openmetrics-text; version=0.0.1"]) == .text)
-        #expect(AcceptFormat.negotiate(["application/openmetrics-text;q=0"]) == .text)
-        #expect(AcceptFormat.negotiate(["Application/OpenMetrics-Text; version=\"1.0.0\""]) == .openMetrics)
-        #expect(AcceptFormat.negotiate(["application/openmetrics-text, text/plain"]) == .openMetrics)
-        #expect(AcceptFormat.negotiate(["text/plain, application/openmetrics-text"]) == .text)
-        #expect(AcceptFormat.negotiate(["image/png", "application/openmetrics-text;version=1.0.0;q=0.2"]) == .openMetrics)
-    }
-
-    static func inflate(_ input: [UInt8]) -> [UInt8]? {
-        var s = z_stream()
-        guard inflateInit2_(&s, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
-        defer { inflateEnd(&s) }
-        var out = [UInt8](repeating: 0, count: 64 << 20)
-        let rc: Int32 = input.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                s.next_in = UnsafeMutablePointer(mutating: src.baseAddress)
-                s.avail_in = uInt(src.count)
-                s.next_out = dst.baseAddress
-                s.avail_out = uInt(dst.count)
-                return CZlib.inflate(&s, Z_FINISH)
-            }
-        }
-        guard rc == Z_STREAM_END, s.avail_in == 0 else { return nil }
-        return Array(out.prefix(Int(s.total_out)))
-    }
+    static func inflate(_ input: [UInt8]) -> [UInt8]? { Inflate.gzip(input) }
 }
