@@ -34,10 +34,6 @@ public final class ServedSnapshot: Sendable {
         self.cache = cache
     }
 
-    public convenience init(_ publication: Publication, version: String) {
-        self.init(publication, version: version, cache: MetricsCache())
-    }
-
     // Bodies are rendered outside this lock (on the thread pool, one render at a
     // time in the cache), so a request on the event loop that only asks whether
     // one is ready never waits for a render.

@@ -21,9 +21,6 @@ import Glibc
         }
         // CPU over one second can round to 0 clock ticks.
         #expect((json["cpu_fraction"] as? Double).map { $0.isFinite && $0 >= 0 } == true)
-        #expect((json["scraped_cpu_fraction"] as? Double).map { $0.isFinite && $0 >= 0 } == true)
-        // The text body is bigger than its gzip: both were really fetched.
-        #expect((json["identity_bytes"] as? Double ?? 0) > 3 * (json["gzip_bytes"] as? Double ?? .infinity))
         #expect((json["sockets"] as? Double ?? 0) >= 600, "two sockets per connection")
         #expect(r.stdout.contains("node_exporter"))
         // It cleans up after itself: no namespace of this run is left.
