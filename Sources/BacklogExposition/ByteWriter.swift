@@ -53,6 +53,14 @@ struct ByteWriter {
         }
     }
 
+    /// `a="1",b="2"`: label pairs in their order, comma-separated, without braces.
+    mutating func appendLabels(_ pairs: [(String, String)]) {
+        for (i, (k, v)) in pairs.enumerated() {
+            if i > 0 { bytes.append(0x2C) }
+            appendLabel(k, v)
+        }
+    }
+
     /// `name="value"` with the value escaped (backslash, double quote, line feed).
     mutating func appendLabel(_ name: String, _ value: String) {
         append(name)

@@ -12,35 +12,15 @@ import BacklogCore
 public struct LabelTable: Sendable {
     struct Entry: Sendable {
         let id: UInt64
-        /// Whether a chunk ends after this listener: decided by its label text alone,
-        /// so that a listener coming or going moves only the chunk it is in.
+        /// Whether a chunk ends after this listener: decided by its label text alone
+        /// (ByteKey's hash, seeded per process, so that label texts cannot be chosen
+        /// to make chunks huge), so that a listener coming or going moves only its chunk.
         let endsChunk: Bool
         let text: [UInt8]
     }
 
-    /// What the label text is made of.
-    struct Inputs: Equatable, Sendable {
-        let netns: String
-        let family: AddressFamily
-        let address: String
-        let port: UInt16?
-        let socket: Int
-        let process: String?
-        let unit: String?
-
-        init(_ l: Listener) {
-            netns = l.netns
-            family = l.family
-            address = l.address
-            port = l.port
-            socket = l.socket
-            process = l.owner?.comm
-            unit = l.owner?.unit
-        }
-    }
-
-    private var last: [(Inputs, Entry)] = []
-    private var current: [(Inputs, Entry)] = []
+    private var last: [(ListenerLabels, Entry)] = []
+    private var current: [(ListenerLabels, Entry)] = []
     /// Where the last match was found relative to the listener's position (one came or went before it).
     private var shift = 0
     private var byText: [ByteKey: Entry] = [:]
@@ -50,7 +30,7 @@ public struct LabelTable: Sendable {
 
     /// The entry of the next listener of this render.
     mutating func entry(_ l: Listener) -> Entry {
-        let inputs = Inputs(l)
+        let inputs = ListenerLabels(l)
         let position = current.count
         for candidate in [position + shift, position] where candidate >= 0 && candidate < last.count {
             if last[candidate].0 == inputs {
@@ -59,13 +39,13 @@ public struct LabelTable: Sendable {
                 return last[candidate].1
             }
         }
-        let text = ListenerFamilies.labels(l)
+        let text = ListenerFamilies.labels(inputs)
         let key = ByteKey(text)
         let e: Entry
         if let known = byText[key] {
             e = known
         } else {
-            e = Entry(id: nextID, endsChunk: Self.fnv1a(text) % Self.meanChunk == 0, text: text)
+            e = Entry(id: nextID, endsChunk: ByteKey.word(text) % Self.meanChunk == 0, text: text)
             nextID += 1
             byText[key] = e
         }
@@ -87,10 +67,4 @@ public struct LabelTable: Sendable {
 
     /// Listeners per chunk on average.
     static let meanChunk: UInt64 = 256
-
-    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
 }

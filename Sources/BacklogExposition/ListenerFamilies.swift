@@ -40,21 +40,9 @@ struct ListenerFamily: Sendable {
 /// The per-listener families of CONTRACT.md, and the listener labels every one of them carries.
 enum ListenerFamilies {
     /// `netns="…",family="…",address="…",port="…",socket="…",process="…",unit="…"` (CONTRACT's order).
-    static func labels(_ l: Listener) -> [UInt8] {
+    static func labels(_ l: ListenerLabels) -> [UInt8] {
         var w = ByteWriter(capacity: 128)
-        w.appendLabel("netns", l.netns)
-        w.append(byte: 0x2C)
-        w.appendLabel("family", l.family.rawValue)
-        w.append(byte: 0x2C)
-        w.appendLabel("address", l.address)
-        w.append(byte: 0x2C)
-        w.appendLabel("port", l.port.map(String.init) ?? "")
-        w.append(byte: 0x2C)
-        w.appendLabel("socket", String(l.socket))
-        w.append(byte: 0x2C)
-        w.appendLabel("process", l.owner?.comm ?? "")
-        w.append(byte: 0x2C)
-        w.appendLabel("unit", l.owner?.unit ?? "")
+        w.appendLabels(l.pairs)
         return w.bytes
     }
 

@@ -3,17 +3,7 @@ import BacklogCore
 /// Turns a Snapshot into the metric families of CONTRACT.md.
 public enum MetricsRenderer {
     /// Labels of per-listener series, in their fixed order.
-    public static func listenerLabels(_ l: Listener) -> [(String, String)] {
-        [
-            ("netns", l.netns),
-            ("family", l.family.rawValue),
-            ("address", l.address),
-            ("port", l.port.map(String.init) ?? ""),
-            ("socket", String(l.socket)),
-            ("process", l.owner?.comm ?? ""),
-            ("unit", l.owner?.unit ?? ""),
-        ]
-    }
+    public static func listenerLabels(_ l: Listener) -> [(String, String)] { ListenerLabels(l).pairs }
 
     /// The families that are not per listener (ListenerFamilies has those): every
     /// namespace's (MetricsLayout merges same-named ones), then the process-wide

@@ -60,10 +60,7 @@ public enum PrometheusText {
             var labels = ByteWriter()
             if !s.labels.isEmpty {
                 labels.append(byte: 0x7B)
-                for (i, (k, v)) in s.labels.enumerated() {
-                    if i > 0 { labels.append(byte: 0x2C) }
-                    labels.appendLabel(k, v)
-                }
+                labels.appendLabels(s.labels)
                 labels.append(byte: 0x7D)
             }
             guard seen.insert(ByteKey(labels.bytes)).inserted else { continue }

@@ -1,13 +1,13 @@
 import CZlib
 import NIOCore
 
-/// A gzip member left open: the header and the deflate data of a body, ended on
-/// a byte boundary (Z_SYNC_FLUSH) without a final block, with the CRC-32 and
-/// length its trailer needs. `Gzip.close` appends a separately compressed tail
-/// and the trailer, so a cached body and a per-scrape tail make one gzip member
-/// (a reader that stops after the first member, as curl does, still gets all).
+/// A gzip member left open: its header and deflate data (segments) were
+/// sent, each ended on a byte boundary without a final block; what its trailer
+/// needs is the CRC-32 and length of what they held. `Gzip.close` appends a
+/// separately compressed tail and the trailer, so cached pieces and a
+/// per-scrape tail make one gzip member (a reader that stops after the first
+/// member, as curl does, still gets all).
 struct OpenGzip: Sendable {
-    let bytes: [UInt8]
     let crc: UInt
     let length: Int
 }
@@ -26,12 +26,6 @@ struct DeflateSegment: Sendable {
 enum Gzip {
     /// No name, no time, OS unix.
     static let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
-
-    /// Header and flushed deflate data of `input` (one piece).
-    static func open(_ input: [UInt8], level: Int32 = 6) -> OpenGzip? {
-        guard let data = rawDeflate(input, level: level, flush: Z_SYNC_FLUSH) else { return nil }
-        return OpenGzip(bytes: header + data, crc: crc(input), length: input.count)
-    }
 
     static func segment(_ input: [UInt8], level: Int32) -> DeflateSegment? {
         guard let data = rawDeflate(input, level: level, flush: Z_SYNC_FLUSH) else { return nil }

@@ -26,12 +26,16 @@ final class MetricsCache: Sendable {
     static let fixedLevel: Int32 = 6
     static let idleDrop: Duration = .seconds(120)
 
-    private struct TextChunk {
+    private protocol Signed {
+        var signature: ChunkDigest { get }
+    }
+
+    private struct TextChunk: Signed {
         let signature: ChunkDigest
         let text: ByteBuffer
     }
 
-    private struct GzipChunk {
+    private struct GzipChunk: Signed {
         let signature: ChunkDigest
         let segment: DeflateSegment
     }
@@ -85,6 +89,11 @@ final class MetricsCache: Sendable {
         }
     }
 
+    /// What the last render kept for this chunk, if it was made from the same signature.
+    private static func kept<T: Signed>(_ cache: [MetricsLayout.ChunkKey: T], _ c: MetricsLayout.Chunk) -> T? {
+        cache[c.key].flatMap { $0.signature == c.signature ? $0 : nil }
+    }
+
     private static func textBody(_ layout: MetricsLayout, _ s: inout State) -> MetricsBody {
         var parts: [ByteBuffer] = []
         var used: [MetricsLayout.ChunkKey: TextChunk] = [:]
@@ -93,7 +102,7 @@ final class MetricsCache: Sendable {
             case .fixed(let b): parts.append(ByteBuffer(bytes: b))
             case .chunk(let c):
                 let chunk: TextChunk
-                if let old = s.text[c.key], old.signature == c.signature {
+                if let old = Self.kept(s.text, c) {
                     chunk = old
                     s.last.reused += 1
                 } else {
@@ -123,13 +132,12 @@ final class MetricsCache: Sendable {
                 usedFixed[key] = seg
                 segment = seg
             case .chunk(let c):
-                if let old = s.gzip[c.key], old.signature == c.signature {
+                if let old = Self.kept(s.gzip, c) {
                     segment = old.segment
                     s.last.reused += 1
                 } else {
                     s.last.rendered += 1
-                    let text = s.text[c.key].flatMap { $0.signature == c.signature ? Array($0.text.readableBytesView) : nil }
-                        ?? layout.text(c)
+                    let text = Self.kept(s.text, c).map { Array($0.text.readableBytesView) } ?? layout.text(c)
                     guard let seg = Gzip.segment(text, level: chunkLevel) else { return nil }
                     segment = seg
                 }
@@ -141,6 +149,6 @@ final class MetricsCache: Sendable {
         }
         s.gzip = used
         s.fixedGzip = usedFixed
-        return MetricsBody(parts: parts, gzip: OpenGzip(bytes: [], crc: crc, length: length))
+        return MetricsBody(parts: parts, gzip: OpenGzip(crc: crc, length: length))
     }
 }

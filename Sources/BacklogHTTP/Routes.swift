@@ -25,13 +25,6 @@ struct Reply {
         self.tail = tail
     }
 
-    /// The parts joined (tests).
-    var body: ByteBuffer {
-        var out = ByteBuffer()
-        for p in parts { out.writeImmutableBuffer(p) }
-        return out
-    }
-
     var contentLength: Int { parts.reduce(0) { $0 + $1.readableBytes } + (tail?.readableBytes ?? 0) }
 
     static func text(_ status: HTTPResponseStatus, _ text: String, headers: [(String, String)] = []) -> Reply {

@@ -49,13 +49,6 @@ public final class ServedSnapshot: Sendable {
         }
     }
 
-    /// The plain text body as one buffer (tests, tools).
-    public var metrics: ByteBuffer {
-        var out = ByteBuffer()
-        for part in metrics(.text, gzip: false)?.parts ?? [] { out.writeImmutableBuffer(part) }
-        return out
-    }
-
     func hasMetrics(_ format: ExpositionFormat, gzip: Bool) -> Bool {
         bodies.withLock { $0.metrics[BodyKey(format: format, gzip: gzip)] != nil }
     }

@@ -158,14 +158,7 @@ struct Run: ParsableCommand {
     }
 
     func waitServing(_ w: Workload, port: UInt16, process: Spawned) throws {
-        let deadline = Date().addingTimeInterval(60)
-        while true {
-            if process.exited { throw BenchError("exited: \(process.text)") }
-            let ok = (try? Measure.inNamespace(w.namespace) { Scraper.get(port: port) }) ?? nil
-            if let ok, ok > 0 { return }
-            if Date() > deadline { throw BenchError("nothing serves port \(port): \(process.text)") }
-            usleep(100_000)
-        }
+        try Scraper.waitServing(namespace: w.namespace, port: port, process: process)
     }
 
     func deepInterval(_ w: Workload) -> Double {

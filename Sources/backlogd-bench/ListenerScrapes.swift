@@ -72,11 +72,7 @@ struct ListenerScrapes {
         let ne = try w.start(in: ns, [nodeExporter, "--collector.disable-defaults", "--collector.tcpstat", "--collector.netstat",
                                       "--web.listen-address=127.0.0.1:9100"])
         defer { ne.stop() }
-        let deadline = Date().addingTimeInterval(60)
-        while (try? Measure.inNamespace(ns) { Scraper.get(port: 9100) }) == nil {
-            if ne.exited || Date() > deadline { throw BenchError("node_exporter does not serve: \(ne.text)") }
-            usleep(100_000)
-        }
+        try Scraper.waitServing(namespace: ns, port: 9100, process: ne)
         let node = try Scraper.latencies(namespace: ns, port: 9100, scrapers: 4, each: max(5, scrapes / 4), ask: .prometheus)
         (r.nodeP50, r.nodeP99) = (percentile(node, 0.5), percentile(node, 0.99))
         r.nodeBytes = (try Measure.inNamespace(ns) { Scraper.get(port: 9100, ask: .prometheus) }) ?? 0
@@ -110,11 +106,7 @@ struct ListenerScrapes {
             """.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
         let nginx = try w.start(in: ns, ["nginx", "-p", dir, "-c", dir + "/nginx.conf"])
         defer { nginx.stop() }
-        let deadline = Date().addingTimeInterval(30)
-        while (try? Measure.inNamespace(ns) { Scraper.get(port: 9101, ask: .identity) }) == nil {
-            if nginx.exited || Date() > deadline { throw BenchError("nginx does not serve: \(nginx.text)") }
-            usleep(100_000)
-        }
+        try Scraper.waitServing(namespace: ns, port: 9101, process: nginx)
         let lat = try Scraper.latencies(namespace: ns, port: 9101, scrapers: 4, each: scrapes, ask: .identity)
         return (percentile(lat, 0.5), percentile(lat, 0.99))
     }

@@ -66,12 +66,15 @@ enum Measure {
     }
 
     /// user + system CPU seconds of a process so far.
-    static func cpuSeconds(_ pid: pid_t) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return .nan }
+    static func cpuSeconds(_ pid: pid_t) -> Double { statCPUSeconds("/proc/\(pid)/stat") ?? .nan }
+
+    /// utime + stime of a /proc stat file (a process's or a thread's), in seconds.
+    static func statCPUSeconds(_ path: String) -> Double? {
+        guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
         let f = stat[stat.index(after: close)...].split(separator: " ")
-        let ticks = (Double(f[11]) ?? .nan) + (Double(f[12]) ?? .nan)
-        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard f.count > 12 else { return nil }
+        return ((Double(f[11]) ?? .nan) + (Double(f[12]) ?? .nan)) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// Peak resident memory (VmHWM) in MB.
@@ -82,10 +85,8 @@ enum Measure {
         for t in tasks {
             let comm = ((try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/comm", encoding: .utf8)) ?? "")
             guard prefixes.contains(where: { comm.hasPrefix($0) }),
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let f = stat[stat.index(after: close)...].split(separator: " ")
-            total += ((Double(f[11]) ?? 0) + (Double(f[12]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))
+                  let cpu = statCPUSeconds("/proc/\(pid)/task/\(t)/stat") else { continue }
+            total += cpu
         }
         return total
     }

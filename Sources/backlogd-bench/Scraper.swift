@@ -49,6 +49,18 @@ enum Scraper {
         return shared.values
     }
 
+    /// Until `process` answers GET /metrics on `port` in `namespace` (60 s at most).
+    static func waitServing(namespace: String, port: UInt16, process: Spawned) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            if process.exited { throw BenchError("exited: \(process.text)") }
+            let ok = (try? Measure.inNamespace(namespace) { get(port: port) }) ?? nil
+            if let ok, ok > 0 { return }
+            if Date() > deadline { throw BenchError("nothing serves port \(port): \(process.text)") }
+            usleep(100_000)
+        }
+    }
+
     /// The plain /metrics text.
     static func body(port: UInt16) -> String? {
         let fd = BenchSockets.blockingConnect(port: port)

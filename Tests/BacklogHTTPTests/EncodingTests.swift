@@ -34,18 +34,24 @@ import Testing
     @Test func gzipOfABodyAndATailIsOneMember() throws {
         let text = Array(String(repeating: "backlogd_listen_queue_length{port=\"80\"} 5\n", count: 500).utf8)
         let tail = Array("# TYPE backlogd_http_connections_open gauge\nbacklogd_http_connections_open 3\n".utf8)
-        let open = try #require(Gzip.open(text))
-        #expect(open.bytes.prefix(2) == [0x1f, 0x8b] && open.bytes.count < text.count / 10)
-        let whole = open.bytes + (try #require(Gzip.close(open, tail: tail)))
+        let (bytes, open) = try Self.opened(text)
+        #expect(bytes.prefix(2) == [0x1f, 0x8b] && bytes.count < text.count / 10)
+        let whole = bytes + (try #require(Gzip.close(open, tail: tail)))
         // One member: a reader that stops at the first member's end has it all, trailer checked.
         #expect(inflate(whole) == text + tail)
-        #expect(inflate(open.bytes + (try #require(Gzip.close(open, tail: [])))) == text)
-        let empty = try #require(Gzip.open([]))
-        #expect(inflate(empty.bytes + (try #require(Gzip.close(empty, tail: [])))) == [])
-        #expect(inflate(empty.bytes + (try #require(Gzip.close(empty, tail: tail)))) == tail)
+        #expect(inflate(bytes + (try #require(Gzip.close(open, tail: [])))) == text)
+        let (emptyBytes, empty) = try Self.opened([])
+        #expect(inflate(emptyBytes + (try #require(Gzip.close(empty, tail: [])))) == [])
+        #expect(inflate(emptyBytes + (try #require(Gzip.close(empty, tail: tail)))) == tail)
     }
 
     func inflate(_ input: [UInt8]) -> [UInt8]? { Inflate.gzip(input) }
+
+    /// A member opened as /metrics opens one: the header and one segment.
+    static func opened(_ text: [UInt8]) throws -> (bytes: [UInt8], open: OpenGzip) {
+        let segment = try #require(Gzip.segment(text, level: 6))
+        return (Gzip.header + Array(segment.bytes.readableBytesView), OpenGzip(crc: segment.crc, length: segment.length))
+    }
 }
 
 /// One gzip member inflated whole (tests' reader), nil unless it ends with a

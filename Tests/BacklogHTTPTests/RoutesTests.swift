@@ -159,3 +159,20 @@ import Testing
         #expect(r.isReady(served, uri: "/snapshot", headers: [:]))
     }
 }
+
+/// Bodies joined into one buffer, to compare and read them in tests.
+extension ByteBuffer {
+    init(joining parts: [ByteBuffer]) {
+        self.init()
+        for p in parts { writeImmutableBuffer(p) }
+    }
+}
+
+extension Reply {
+    var body: ByteBuffer { ByteBuffer(joining: parts) }
+}
+
+extension ServedSnapshot {
+    /// The plain text body.
+    var metrics: ByteBuffer { ByteBuffer(joining: metrics(.text, gzip: false)?.parts ?? []) }
+}
