@@ -58,6 +58,19 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
+    /// Admits `channel`, closing the idle connections it evicts, and forgets it
+    /// once it closes; false when it is refused (the caller closes it).
+    func register(_ channel: Channel, cap: Int) -> Bool {
+        switch admit(channel, cap: cap) {
+        case .refused:
+            return false
+        case .admitted(let evicted):
+            for old in evicted { old.close(promise: nil) }
+        }
+        channel.closeFuture.whenComplete { [self] _ in remove(channel) }
+        return true
+    }
+
     func remove(_ channel: Channel) {
         _ = state.withLock { $0.entries.removeValue(forKey: ObjectIdentifier(channel)) }
     }
