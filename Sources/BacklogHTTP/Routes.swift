@@ -53,6 +53,11 @@ struct Routes {
         return String(target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? target)
     }
 
+    /// The query of a request target (after the first `?`), empty without one.
+    static func query(_ uri: String) -> Substring {
+        uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] } ?? ""
+    }
+
     /// True when `reply` for this snapshot will not have to render anything (cheap enough for the event loop).
     func isReady(_ served: ServedSnapshot?, uri: String, headers: HTTPHeaders) -> Bool {
         guard let served else { return true }
@@ -67,7 +72,7 @@ struct Routes {
     /// `served`: the snapshot the caller took once (a newer one may be published meanwhile).
     func reply(_ served: ServedSnapshot?, method: HTTPMethod, uri: String, headers: HTTPHeaders) -> Reply {
         let path = Self.path(uri)
-        let known = ["/", "/metrics", "/snapshot", "/healthz"]
+        let known = ["/", "/metrics", "/snapshot", "/healthz", "/probe"]
         guard known.contains(path) else { return .text(.notFound, "not found; try /metrics") }
         guard method == .GET || method == .HEAD else {
             return .text(.methodNotAllowed, "only GET and HEAD", headers: [("Allow", "GET, HEAD")])
@@ -81,20 +86,45 @@ struct Routes {
         if path == "/snapshot" {
             return Reply(status: .ok, contentType: "application/json", body: served.json)
         }
+        if path == "/probe" { return probe(served, query: Self.query(uri)) }
         let counts = connections.counts
+        let agent = store.agent.families
         let format = AcceptFormat.negotiate(headers["Accept"])
         let vary = ("Vary", "Accept, Accept-Encoding")
         if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metrics(format, gzip: true),
            let open = gz.gzip {
             // Without its tail a gzip body is cut short: serve plain if closing it failed.
-            if let tail = ConnectionMetrics.block(counts, format: format, closing: open) {
+            if let tail = ConnectionMetrics.block(counts, agent: agent, format: format, closing: open) {
                 return Reply(status: .ok, contentType: format.contentType, parts: gz.parts,
                              extraHeaders: [("Content-Encoding", "gzip"), vary], tail: tail)
             }
         }
         let plain = served.metrics(format, gzip: false)?.parts ?? []
         return Reply(status: .ok, contentType: format.contentType, parts: plain,
-                     extraHeaders: [vary], tail: ConnectionMetrics.block(counts, format: format, closing: nil))
+                     extraHeaders: [vary], tail: ConnectionMetrics.block(counts, agent: agent, format: format, closing: nil))
+    }
+
+    /// A load balancer's health check of one listener (ProbeVerdict): 200 in
+    /// rotation, 503 out, 404 not watched, 400 a bad query. A stale snapshot
+    /// judges nothing: 200, so that a hung collector takes no backend out.
+    private func probe(_ served: ServedSnapshot, query: Substring) -> Reply {
+        let target: ProbeTarget
+        do {
+            target = try ProbeQuery.parse(query)
+        } catch {
+            return .text(.badRequest, "bad probe: \(error.message)")
+        }
+        let age = (ContinuousClock.now - served.publishedAt).seconds
+        if age > limits.staleAfter {
+            return .text(.ok, "up: not judged, the last snapshot is \(Int(age)) s old")
+        }
+        let v = ProbeVerdict.judge(target, in: served.publication)
+        let text = PrintableText.escaped(v.reason)
+        switch v.state {
+        case .up: return .text(.ok, "up \(v.weight)%: \(text)")
+        case .down: return .text(.serviceUnavailable, "down: \(text)")
+        case .unknown: return .text(.notFound, text)
+        }
     }
 
     /// Healthy while the collector keeps publishing: a hung collector fails it.
@@ -119,6 +149,7 @@ enum IndexPage {
         <li><a href="metrics">/metrics</a> Prometheus text</li>
         <li><a href="snapshot">/snapshot</a> JSON, as <code>backlogd --once --format json</code></li>
         <li><a href="healthz">/healthz</a> health</li>
+        <li><code>/probe?port=P[&amp;address=A][&amp;netns=N]</code> a load balancer's check of one listener: 200 in rotation, 503 out</li>
         </ul></body></html>
 
         """
