@@ -1,12 +1,12 @@
 import BacklogExposition
 import NIOCore
 
-/// The HTTP connection counters. They change independently of snapshots, so
-/// they are rendered per scrape as a small block after the cached body (for
+/// The HTTP connection counters (and the agent's, while it listens). They change
+/// independently of snapshots, so they are rendered per scrape as a small block after the cached body (for
 /// gzip, the end of the body's gzip member: see OpenGzip). These families
 /// appear nowhere else in /metrics.
 enum ConnectionMetrics {
-    static func text(_ c: ConnectionRegistry.Counts, format: ExpositionFormat = .text) -> String {
+    static func text(_ c: ConnectionRegistry.Counts, agent: [MetricFamily] = [], format: ExpositionFormat = .text) -> String {
         PrometheusText.render([
             MetricFamily("backlogd_http_connections_open", .gauge,
                          help: "HTTP client connections open now.",
@@ -20,13 +20,14 @@ enum ConnectionMetrics {
             MetricFamily("backlogd_http_accept_backoffs_total", .counter,
                          help: "Times accepting paused because accept() failed for lack of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).",
                          samples: [Sample([], .uint(c.acceptBackoffs))]),
-        ], format: format)
+        ] + agent, format: format)
     }
 
     /// The block as served, with the format's end (OpenMetrics' `# EOF`): plain,
     /// or the end of the cached body's gzip member.
-    static func block(_ c: ConnectionRegistry.Counts, format: ExpositionFormat, closing gzip: OpenGzip?) -> ByteBuffer? {
-        let text = Array(Self.text(c, format: format).utf8) + format.end
+    static func block(_ c: ConnectionRegistry.Counts, agent: [MetricFamily] = [], format: ExpositionFormat,
+                      closing gzip: OpenGzip?) -> ByteBuffer? {
+        let text = Array(Self.text(c, agent: agent, format: format).utf8) + format.end
         guard let gzip else { return ByteBuffer(bytes: text) }
         return Gzip.close(gzip, tail: text).map { ByteBuffer(bytes: $0) }
     }

@@ -70,6 +70,8 @@ public final class ServedSnapshot: Sendable {
 public final class SnapshotStore: Sendable {
     private let current = Mutex<ServedSnapshot?>(nil)
     let cache = MetricsCache()
+    /// The HAProxy agent's connections and answers, shown in /metrics while it listens.
+    let agent = AgentActivity()
     public let version: String
     let indexPage: ByteBuffer
 
