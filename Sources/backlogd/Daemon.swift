@@ -25,7 +25,7 @@ final class Daemon: Sendable {
     private let control = DispatchQueue(label: "backlogd.control")
     private let stopped = DispatchSemaphore(value: 0)
     /// Set once serving; a SIGHUP before that has nothing to reload yet. Used on `control`.
-    private let running = Mutex<(loop: CollectionLoop, server: MetricsServer)?>(nil)
+    private let running = Mutex<(loop: CollectionLoop, server: MetricsServer, agent: AgentServer)?>(nil)
 
     init(configPath: String?, flags: DaemonFlags, config: DaemonConfig, logLevel: LogLevelControl) {
         self.configPath = configPath
@@ -40,11 +40,11 @@ final class Daemon: Sendable {
         var signalSources: [any DispatchSourceSignal] = []
         defer { withExtendedLifetime(signalSources) {} }
         signalSources.append(handle(SIGHUP) { [self] in
-            guard let (loop, server) = running.withLock({ $0 }) else {
+            guard let (loop, server, agent) = running.withLock({ $0 }) else {
                 logger.notice("SIGHUP during start-up ignored: the config was just read")
                 return
             }
-            reload(loop: loop, server: server)
+            reload(loop: loop, server: server, agent: agent)
         })
         signalSources.append(handle(SIGTERM) { [self] in stopped.signal() })
         signalSources.append(handle(SIGINT) { [self] in stopped.signal() })
@@ -64,24 +64,33 @@ final class Daemon: Sendable {
         firstTick.wait()
 
         let server = MetricsServer(store: store, limits: limits(config))
+        let agent = AgentServer(store: store, limits: agentLimits(config))
         let bound: [String]
+        let agentBound: [String]
         do {
             bound = try server.listen(on: config.listen)
+            agentBound = try agent.listen(on: config.agent.listen)
         } catch {
-            logger.critical("cannot listen", metadata: ["listen": "\(config.listen.map(\.description).joined(separator: ","))", "error": "\(error)"])
+            logger.critical("cannot listen", metadata: [
+                "listen": "\(config.listen.map(\.description).joined(separator: ","))",
+                "agent.listen": "\(config.agent.listen.map(\.description).joined(separator: ","))", "error": "\(error)",
+            ])
             loop.stop()
+            agent.shutdown()
             server.shutdown(grace: 0)
             return 1
         }
-        logger.info("backlogd \(BacklogdVersion.current) started", metadata: [
+        var started: Logger.Metadata = [
             "listening": "\(bound.joined(separator: ","))", "config": "\(configPath ?? DaemonConfig.defaultPath)",
             "settings": "\(config.summary)",
-        ])
+        ]
+        if !agentBound.isEmpty { started["agent"] = "\(agentBound.joined(separator: ","))" }
+        logger.info("backlogd \(BacklogdVersion.current) started", metadata: started)
         if let w = notifier.watchdogInterval, config.collection.interval > w {
             logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
                            metadata: ["interval": "\(DurationText.text(config.collection.interval))"])
         }
-        control.sync { running.withLock { $0 = (loop, server) } }
+        control.sync { running.withLock { $0 = (loop, server, agent) } }
         notifier.notify("READY=1\nSTATUS=serving \(bound.joined(separator: " "))")
         stopped.wait()
 
@@ -90,6 +99,7 @@ final class Daemon: Sendable {
         control.sync {
             running.withLock { $0 = nil }
             loop.stop()
+            agent.shutdown()
             server.shutdown(grace: 5)
         }
         logger.info("stopped")
@@ -107,7 +117,7 @@ final class Daemon: Sendable {
 
     /// SIGHUP: re-read the file, put the flags on top, apply. A bad file, or a new
     /// address that cannot be bound, leaves the running config as it was.
-    private func reload(loop: CollectionLoop, server: MetricsServer) {
+    private func reload(loop: CollectionLoop, server: MetricsServer, agent: AgentServer) {
         notifier.reloading()
         defer { notifier.notify("READY=1") }
         let new: DaemonConfig
@@ -117,14 +127,25 @@ final class Daemon: Sendable {
             logger.error("config reload failed; the running config stays in force", metadata: ["error": "\(error)"])
             return
         }
+        // All addresses or none: the agent's first, put back if the HTTP endpoint's fail.
+        let agentBefore = agent.addresses
+        do {
+            try agent.listen(on: new.agent.listen)
+        } catch {
+            logger.error("config reload failed: cannot listen for the agent; the running config stays in force",
+                         metadata: ["agent.listen": "\(new.agent.listen.map(\.description).joined(separator: ","))", "error": "\(error)"])
+            return
+        }
         do {
             try server.listen(on: new.listen)
         } catch {
+            _ = try? agent.listen(on: agentBefore)
             logger.error("config reload failed: cannot listen; the running config stays in force",
                          metadata: ["listen": "\(new.listen.map(\.description).joined(separator: ","))", "error": "\(error)"])
             return
         }
         server.update(limits: limits(new))
+        agent.update(limits: agentLimits(new))
         loop.update(new.collection)
         logLevel.current = new.logLevel
         logger.info("config reloaded", metadata: ["settings": "\(new.summary)"])
@@ -132,6 +153,12 @@ final class Daemon: Sendable {
             logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
                            metadata: ["interval": "\(DurationText.text(new.collection.interval))"])
         }
+    }
+
+    private func agentLimits(_ c: DaemonConfig) -> AgentLimits {
+        var limits = c.agent.limits
+        limits.staleAfter = self.limits(c).staleAfter
+        return limits
     }
 
     private func limits(_ c: DaemonConfig) -> HTTPLimits {

@@ -58,6 +58,9 @@ import Testing
               close_wait_after: 45s
               half_open_min: 12
               deferred_min: 13
+            agent:
+              listen: ["127.0.0.1:24520", "[::1]:24520"]
+              max_connections: 64
             """)
         // Every key of the table was set to something other than its default…
         let unchanged = SettingsTable.all.filter { $0.value(in: c) == $0.defaultText }.map(\.key)
@@ -76,6 +79,8 @@ import Testing
         #expect(c.collection.collector.ports == PortFilter(include: [80...80, 8000...8099], exclude: [8081...8081]))
         #expect(c.http.maxConnections == 300 && c.http.idleTimeout == 2.5 && c.http.readTimeout == 3 && c.http.maxHeaderBytes == 4096)
         #expect(c.logLevel == .debug)
+        #expect(c.agent.listen == [ListenAddress(host: "127.0.0.1", port: 24520), ListenAddress(host: "::1", port: 24520)])
+        #expect(c.agent.limits.maxConnections == 64)
         #expect(c.collection.collector.ports.admits(8000) && !c.collection.collector.ports.admits(8081) && !c.collection.collector.ports.admits(22) && c.collection.collector.ports.admits(nil))
     }
 
@@ -100,6 +105,10 @@ import Testing
         ("- a\n- b\n", 1, "expected a mapping"),
         ("namespaces:\n  all: yes\n", 2, "namespaces.all: 'yes' is not true or false"),
         ("namespaces:\n  every: true\n", 2, "namespaces.every: unknown key"),
+        ("agent:\n  listen: [\"24520\"]\n", 2, "agent.listen: '24520' is not HOST:PORT"),
+        ("agent:\n  max_connections: 0\n", 2, "agent.max_connections: 0 is out of range"),
+        ("listen: [\"127.0.0.1:24519\"]\nagent:\n  listen: [\":24519\"]\n", 3, "agent.listen: :24519 takes the port of the HTTP endpoint's 127.0.0.1:24519"),
+        ("agent:\n  listen: [\"127.0.0.1:1\", \"127.0.0.1:1\"]\n", 2, "agent.listen: an address is listed twice"),
     ] as [(String, Int, String)])
     func errorsNameKeyAndLine(text: String, line: Int, message: String) {
         do {

@@ -40,10 +40,19 @@ public enum ConfigFile {
             try config.validate()
         } catch {
             var e = error
-            e.line = top.first { $0.key.string == error.key }?.key.mark?.line
+            e.line = Self.line(of: error.key, in: top)
             throw e
         }
         return config
+    }
+
+    /// The line of a key (`listen`, `agent.listen`) in the file, if it is there.
+    static func line(of key: String?, in top: Node.Mapping) -> Int? {
+        guard let key else { return nil }
+        let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
+        guard let (k, v) = top.first(where: { $0.key.string == parts[0] }) else { return nil }
+        guard parts.count == 2 else { return k.mark?.line }
+        return v.mapping?.first { $0.key.string == parts[1] }?.key.mark?.line ?? k.mark?.line
     }
 
     /// Keys of a mapping with their values, rejecting non-string and duplicate keys.

@@ -16,6 +16,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var collection = CollectionLoop.Settings()
     /// The HTTP endpoint's limits (`staleAfter` is not a key: the daemon derives it from `interval`).
     public var http = HTTPLimits()
+    /// The HAProxy agent-check responder: off while `listen` is empty.
+    public var agent = AgentConfig()
     public var logLevel: Logger.Level = .info
 
     public init() {}
@@ -29,6 +31,12 @@ public struct DaemonConfig: Sendable, Equatable {
                               "\(DurationText.text(collection.peakWindow)) is shorter than interval \(DurationText.text(collection.interval))")
         }
         if Set(listen).count != listen.count { throw ConfigError(key: "listen", line: nil, "an address is listed twice") }
+        if Set(agent.listen).count != agent.listen.count { throw ConfigError(key: "agent.listen", line: nil, "an address is listed twice") }
+        for a in agent.listen {
+            if let http = listen.first(where: { $0.port == a.port && ($0.host == a.host || $0.host.isEmpty || a.host.isEmpty) }) {
+                throw ConfigError(key: "agent.listen", line: nil, "\(a) takes the port of the HTTP endpoint's \(http)")
+            }
+        }
     }
 
     /// One line for the startup log: the effective settings (lists that are empty left out).
@@ -38,6 +46,15 @@ public struct DaemonConfig: Sendable, Equatable {
             return s.isList && v == "none" ? nil : "\(s.key)=\(v)"
         }.joined(separator: " ")
     }
+}
+
+/// The HAProxy agent-check responder's addresses and limits (`agent.*`).
+public struct AgentConfig: Sendable, Equatable {
+    public var listen: [ListenAddress] = []
+    /// `staleAfter` is not a key: the daemon derives it from `interval`, as for HTTP.
+    public var limits = AgentLimits()
+
+    public init() {}
 }
 
 /// A bad key or value, named with its line when it came from the file.

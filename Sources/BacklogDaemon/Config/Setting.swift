@@ -126,8 +126,10 @@ extension Setting {
         }, show: { $0[keyPath: path].isEmpty ? "none" : $0[keyPath: path].map(PortFilter.text).joined(separator: ",") })
     }
 
-    static func listen(_ about: String) -> Setting {
-        Setting(key: "listen", flag: "listen", valueName: "host:port", about: about, isList: true, read: { texts, c throws(SettingError) in
+    /// Addresses to bind (`listen`, `agent.listen`); `required`: at least one.
+    static func addresses(_ key: String, flag: String, _ path: WritableKeyPath<DaemonConfig, [ListenAddress]> & Sendable,
+                          required: Bool, _ about: String) -> Setting {
+        Setting(key: key, flag: flag, valueName: "host:port", about: about, isList: true, read: { texts, c throws(SettingError) in
             var out: [ListenAddress] = []
             for (i, s) in texts.enumerated() {
                 guard let a = ListenAddress(s) else {
@@ -136,9 +138,9 @@ extension Setting {
                 }
                 out.append(a)
             }
-            guard !out.isEmpty else { throw SettingError("at least one address is needed") }
-            c.listen = out
-        }, show: { $0.listen.map(\.description).joined(separator: ",") })
+            guard !required || !out.isEmpty else { throw SettingError("at least one address is needed") }
+            c[keyPath: path] = out
+        }, show: { $0[keyPath: path].isEmpty ? "none" : $0[keyPath: path].map(\.description).joined(separator: ",") })
     }
 
     static func logLevel(_ about: String) -> Setting {

@@ -2,7 +2,8 @@
 /// prints them and as the config file documents them.
 public enum SettingsTable {
     public static let all: [Setting] = [
-        .listen("Address for the HTTP endpoint (repeatable): 127.0.0.1:PORT, [::1]:PORT, or :PORT for every address"),
+        .addresses("listen", flag: "listen", \.listen, required: true,
+                   "Address for the HTTP endpoint (repeatable): 127.0.0.1:PORT, [::1]:PORT, or :PORT for every address"),
         .duration("interval", flag: "interval", \.collection.interval, in: 0.01...60,
                   "Fast tick: how often listeners, counters and sysctls are read (the fastest; fast.cpu_budget may slow it)"),
         .duration("peak_window", flag: "peak-window", \.collection.peakWindow, in: 0.01...3600, "Window of backlogd_listen_queue_peak"),
@@ -57,6 +58,10 @@ public enum SettingsTable {
                   "A request head must arrive within this"),
         .integer("http.max_header_bytes", flag: "max-header-bytes", \.http.maxHeaderBytes, in: 256...1_048_576, valueName: "bytes",
                  "Largest request line plus headers; more gets 431"),
+        .addresses("agent.listen", flag: "agent-listen", \.agent.listen, required: false,
+                   "Address for the HAProxy agent-check responder (repeatable; plain TCP, so an internal address); off without one"),
+        .integer("agent.max_connections", flag: "agent-max-connections", \.agent.limits.maxConnections, in: 1...1_000_000,
+                 "Most agent connections open at once; at the cap the oldest one makes room"),
         .logLevel("trace, debug, info, notice, warning, error or critical"),
     ]
 
