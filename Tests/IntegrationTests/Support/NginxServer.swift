@@ -11,7 +11,9 @@ final class NginxServer: @unchecked Sendable {
     let port: UInt16
 
     /// `main`: extra directives of the main context (`worker_rlimit_nofile 64;`).
-    init(in ns: NetNamespace, port: UInt16, backlog: Int, main: String = "", workerConnections: Int = 64) throws {
+    /// `body`: what `/` answers (a balancer test tells its backends apart by it).
+    init(in ns: NetNamespace, port: UInt16, backlog: Int, main: String = "", workerConnections: Int = 64,
+         body: String = "ok") throws {
         self.port = port
         prefix = temporaryPath("nginx")
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
@@ -32,7 +34,7 @@ final class NginxServer: @unchecked Sendable {
                 scgi_temp_path \(prefix)/scgi;
                 server {
                     listen 127.0.0.1:\(port) backlog=\(backlog);
-                    location / { return 200 "ok\\n"; }
+                    location / { return 200 "\(body)\\n"; }
                     client_header_timeout 120s;
                 }
             }
@@ -62,8 +64,11 @@ final class NginxServer: @unchecked Sendable {
 
     var errorLog: String { (try? String(contentsOfFile: "\(prefix)/logs/error.log", encoding: .utf8)) ?? "" }
 
+    /// Every process of this nginx (master and workers): what a hang stops.
+    var processes: [pid_t] { [master.pid] + workers }
+
     func stop() {
-        for w in workers { kill(w, SIGCONT) }
+        for w in processes { kill(w, SIGCONT) }
         master.signal(SIGQUIT)
         if (try? master.wait(timeout: 10)) == nil { master.stop() }
         for w in workers { kill(w, SIGKILL) }
