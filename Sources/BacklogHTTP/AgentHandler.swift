@@ -53,9 +53,7 @@ final class AgentHandler: ChannelInboundHandler {
     private func answer(context: ChannelHandlerContext) {
         finished = true
         deadline?.cancel()
-        var text = Substring(decoding: line, as: UTF8.self)
-        while let last = text.last, last == "\r" || last == " " || last == "\t" { text = text.dropLast() }
-        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
+        let text = AgentRequest.text(line)
         let reply: String
         if let target = AgentRequest.parse(text) {
             let (verdict, kind) = judge(target)

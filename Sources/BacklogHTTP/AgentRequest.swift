@@ -4,6 +4,14 @@ import BacklogCore
 /// for IPv6; N is split off at the first `/`, the port taken after the last `:`).
 /// Also `N/P`: any address of namespace N.
 enum AgentRequest {
+    /// A line's bytes (without its `\n`) as text: a `\r` and blanks around it dropped, invalid UTF-8 replaced.
+    static func text(_ line: [UInt8]) -> Substring {
+        var text = Substring(decoding: line, as: UTF8.self)
+        while let last = text.last, last == "\r" || last == " " || last == "\t" { text = text.dropLast() }
+        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
+        return text
+    }
+
     static func parse(_ line: Substring) -> ProbeTarget? {
         var rest = line
         var netns = WatchedNamespace.hostLabel

@@ -39,6 +39,43 @@ import Glibc
         }
     }
 
+    /// The agent responder follows reloads: on, moved, off; an address the HTTP
+    /// endpoint cannot bind leaves the agent's addresses as they were too.
+    @Test func sighupStartsMovesAndStopsTheAgent() throws {
+        try withNamespace { ns in
+            let bag = SocketBag()
+            defer { bag.closeAll() }
+            let port = try ns.enter { try TestSockets.listenTCP("127.0.0.1", backlog: 8, bag: bag).port }
+            let config = temporaryPath("config")
+            defer { unlink(config) }
+            func write(_ agent: String, listen: String = "127.0.0.1:24519") throws {
+                try "listen: [\"\(listen)\"]\ninterval: 100ms\nagent:\n  listen: [\(agent)]\n".write(toFile: config, atomically: true, encoding: .utf8)
+            }
+            func ask(_ agentPort: UInt16) -> String? { try? ns.enter { try AgentClient.ask("\(port)\n", port: agentPort) } }
+            try write("")
+            let daemon = try startDaemon(in: ns, ["--config", config])
+            defer { daemon.stop() }
+            #expect(ask(24530) == nil)
+            try write("\"127.0.0.1:24530\"")
+            daemon.signal(SIGHUP)
+            try waitUntil("the agent to answer on 24530") { ask(24530) == "100% up\n" }
+            try write("\"127.0.0.1:24531\"")
+            daemon.signal(SIGHUP)
+            try waitUntil("the agent to move to 24531") { ask(24531) == "100% up\n" && ask(24530) == nil }
+            // The HTTP endpoint's new address is taken by a listener of the test: the whole reload fails.
+            let taken = try ns.enter { try TestSockets.listenTCP("127.0.0.1", backlog: 1, bag: bag).port }
+            try write("\"127.0.0.1:24532\"", listen: "127.0.0.1:\(taken)")
+            daemon.signal(SIGHUP)
+            try waitUntil("the reload error in the log") { daemon.log.contains("config reload failed: cannot listen;") }
+            #expect(ask(24531) == "100% up\n" && ask(24532) == nil, "the agent keeps its addresses")
+            try write("")
+            daemon.signal(SIGHUP)
+            try waitUntil("the agent to stop") { ask(24531) == nil }
+            #expect(!(try scrape(ns).text.contains("backlogd_agent_")))
+            #expect(daemon.poll() == nil)
+        }
+    }
+
     /// A FIFO put in the config's place used to hold the reload in open(2) and,
     /// behind it on the control queue, SIGTERM: the daemon could not be stopped.
     @Test func reloadFromAFifoFailsAndSigtermStillStops() throws {

@@ -52,5 +52,7 @@ extension Harness {
         // Raw request bytes through the HTTP request-head guard (RequestHeadHarness.swift);
         // a few heads' worth, as its caps are small.
         Harness(name: "request-head", maxLength: 1024, run: RequestHeadHarness.run),
+        // A balancer's words: /probe's query and the agent's line (ProbeRequestHarness.swift).
+        Harness(name: "probe-request", maxLength: 512, run: ProbeRequestHarness.run),
     ]
 }
