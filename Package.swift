@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64", from: "1.2.0"),
     ],
     targets: [
         // libmnl from the system (apt: libmnl-dev). The module map links `mnl` explicitly.
@@ -33,11 +35,15 @@ let package = Package(
         .target(name: "BacklogExposition", dependencies: ["BacklogCore"]),
         // zlib from the system (apt: zlib1g-dev), to gzip /metrics once per snapshot.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libxcrypt from the system (Debian libcrypt-dev, with libc6-dev): crypt_r verifies bcrypt hashes.
+        .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
         // The HTTP endpoint: serves the latest published snapshot, never collects.
         .target(
             name: "BacklogHTTP",
             dependencies: [
-                "BacklogCore", "BacklogExposition", "CZlib",
+                "BacklogCore", "BacklogExposition", "CZlib", "CCrypt",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -6,8 +6,18 @@ import NIOCore
 /// gzip, the end of the body's gzip member: see OpenGzip). These families
 /// appear nowhere else in /metrics.
 enum ConnectionMetrics {
-    static func text(_ c: ConnectionRegistry.Counts, agent: [MetricFamily] = [], format: ExpositionFormat = .text) -> String {
-        PrometheusText.render([
+    /// `auth`: the gate's counters while authentication is on (their families only then).
+    static func text(_ c: ConnectionRegistry.Counts, auth: AuthCounters? = nil, agent: [MetricFamily] = [],
+                     format: ExpositionFormat = .text) -> String {
+        let authFamilies = auth.map { a in [
+            MetricFamily("backlogd_http_auth_failures_total", .counter,
+                         help: "Requests refused for their credentials: basic_auth (a 401), client_cert (a refused TLS handshake).",
+                         samples: [Sample([("reason", "basic_auth")], .uint(a.basicAuthFailures)), Sample([("reason", "client_cert")], .uint(0))]),
+            MetricFamily("backlogd_http_auth_shed_total", .counter,
+                         help: "Requests answered 503 at once because 16 password checks were already waiting.",
+                         samples: [Sample([], .uint(a.shed))]),
+        ] } ?? []
+        return PrometheusText.render([
             MetricFamily("backlogd_http_connections_open", .gauge,
                          help: "HTTP client connections open now.",
                          samples: [Sample([], .int(Int64(c.open)))]),
@@ -20,14 +30,14 @@ enum ConnectionMetrics {
             MetricFamily("backlogd_http_accept_backoffs_total", .counter,
                          help: "Times accepting paused because accept() failed for lack of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).",
                          samples: [Sample([], .uint(c.acceptBackoffs))]),
-        ] + agent, format: format)
+        ] + authFamilies + agent, format: format)
     }
 
     /// The block as served, with the format's end (OpenMetrics' `# EOF`): plain,
     /// or the end of the cached body's gzip member.
-    static func block(_ c: ConnectionRegistry.Counts, agent: [MetricFamily] = [], format: ExpositionFormat,
-                      closing gzip: OpenGzip?) -> ByteBuffer? {
-        let text = Array(Self.text(c, agent: agent, format: format).utf8) + format.end
+    static func block(_ c: ConnectionRegistry.Counts, auth: AuthCounters? = nil, agent: [MetricFamily] = [],
+                      format: ExpositionFormat, closing gzip: OpenGzip?) -> ByteBuffer? {
+        let text = Array(Self.text(c, auth: auth, agent: agent, format: format).utf8) + format.end
         guard let gzip else { return ByteBuffer(bytes: text) }
         return Gzip.close(gzip, tail: text).map { ByteBuffer(bytes: $0) }
     }

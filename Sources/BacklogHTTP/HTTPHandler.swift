@@ -74,6 +74,18 @@ final class HTTPHandler: ChannelInboundHandler {
             return
         }
         let close = !head.isKeepAlive
+        // The rate limit and basic auth first; every path (/healthz and /probe too) passes them.
+        routes.gates.current.check(head, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+            guard context.channel.isActive else { return }
+            switch result {
+            case .success(.pass): route(context: context, head: head, close: close)
+            case .success(.refuse(let reply)): respond(context: context, head: head, reply: reply, close: close)
+            case .failure: respond(context: context, head: head, reply: .text(.serviceUnavailable, "shutting down"), close: true)
+            }
+        }
+    }
+
+    private func route(context: ChannelHandlerContext, head: HTTPRequestHead, close: Bool) {
         // One snapshot for the whole request: a newer one may be published meanwhile.
         let served = routes.store.latest
         if routes.isReady(served, uri: head.uri, headers: head.headers) {
@@ -98,6 +110,7 @@ final class HTTPHandler: ChannelInboundHandler {
         headers.add(name: "Content-Type", value: reply.contentType)
         headers.add(name: "Content-Length", value: String(reply.contentLength))
         for (k, v) in reply.extraHeaders { headers.add(name: k, value: v) }
+        for (k, v) in routes.gates.current.extraHeaders where !headers.contains(name: k) { headers.add(name: k, value: v) }
         if close { headers.add(name: "Connection", value: "close") }
         // Keep-alive is HTTP/1.1's default; an HTTP/1.0 client needs to be told.
         else if head.version == .http1_0 { headers.add(name: "Connection", value: "keep-alive") }

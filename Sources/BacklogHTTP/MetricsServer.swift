@@ -15,6 +15,7 @@ public final class MetricsServer: Sendable {
     private let fdBudget = FDBudget()
     private let limits: Mutex<HTTPLimits>
     private let sockets = BoundSockets()
+    private let gates = GateBox()
 
     /// One event loop is plenty: every response is a cached buffer.
     public init(store: SnapshotStore, limits: HTTPLimits) {
@@ -28,6 +29,12 @@ public final class MetricsServer: Sendable {
     /// New limits apply to connections accepted from now on.
     public func update(limits new: HTTPLimits) {
         limits.withLock { $0 = new }
+    }
+
+    /// The web config's authentication, headers and rate limit: from the next request on
+    /// (on every connection); remembered passwords are forgotten.
+    public func update(web: WebSettings) {
+        gates.replace(web)
     }
 
     /// Binds what is not bound yet and closes what is no longer wanted. If any new
@@ -78,7 +85,7 @@ public final class MetricsServer: Sendable {
             .childChannelInitializer { [self] channel in
                 // Read per connection, so a reload's new limits reach new connections.
                 let limits = self.limits.withLock { $0 }
-                let routes = Routes(store: store, limits: limits, connections: registry)
+                let routes = Routes(store: store, limits: limits, connections: registry, gates: gates)
                 let cap = min(limits.maxConnections, fdBudget.connectionsAllowed(open: registry.count))
                 guard registry.register(channel, cap: cap) else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {

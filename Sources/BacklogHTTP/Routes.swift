@@ -38,6 +38,8 @@ struct Routes {
     let store: SnapshotStore
     let limits: HTTPLimits
     let connections: ConnectionRegistry
+    /// Authentication and the web config's headers (their counters shown while it is on).
+    let gates: GateBox
 
     /// The path of a request target without its query. The absolute form
     /// (`http://host:port/metrics`, as sent to a proxy) names the same path: a
@@ -89,19 +91,21 @@ struct Routes {
         if path == "/probe" { return probe(served, query: Self.query(uri)) }
         let counts = connections.counts
         let agent = store.agent.families
+        let gate = gates.current
+        let auth = gate.settings.users.isEmpty ? nil : gate.counters
         let format = AcceptFormat.negotiate(headers["Accept"])
         let vary = ("Vary", "Accept, Accept-Encoding")
         if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metrics(format, gzip: true),
            let open = gz.gzip {
             // Without its tail a gzip body is cut short: serve plain if closing it failed.
-            if let tail = ConnectionMetrics.block(counts, agent: agent, format: format, closing: open) {
+            if let tail = ConnectionMetrics.block(counts, auth: auth, agent: agent, format: format, closing: open) {
                 return Reply(status: .ok, contentType: format.contentType, parts: gz.parts,
                              extraHeaders: [("Content-Encoding", "gzip"), vary], tail: tail)
             }
         }
         let plain = served.metrics(format, gzip: false)?.parts ?? []
         return Reply(status: .ok, contentType: format.contentType, parts: plain,
-                     extraHeaders: [vary], tail: ConnectionMetrics.block(counts, agent: agent, format: format, closing: nil))
+                     extraHeaders: [vary], tail: ConnectionMetrics.block(counts, auth: auth, agent: agent, format: format, closing: nil))
     }
 
     /// A load balancer's health check of one listener (ProbeVerdict): 200 in

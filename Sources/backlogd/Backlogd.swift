@@ -90,6 +90,15 @@ struct Backlogd: ParsableCommand {
             throw ExitCode(once ? OnceExitStatus.collectionFailed : 1)
         }
         if checkConfig {
+            if let web = effective.webConfigFile {
+                do {
+                    let w = try WebConfigFile.load(web)
+                    print("web config OK (\(web)): \(w.users.count) basic-auth user\(w.users.count == 1 ? "" : "s"), \(w.headers.count) header\(w.headers.count == 1 ? "" : "s")\(w.rateLimit == nil ? "" : ", a rate limit")")
+                } catch {
+                    StandardError.line("backlogd: web config: \(error)")
+                    throw ExitCode(1)
+                }
+            }
             print("config OK (\(config ?? DaemonConfig.defaultPath)): \(effective.summary)")
             return
         }

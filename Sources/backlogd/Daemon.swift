@@ -64,6 +64,16 @@ final class Daemon: Sendable {
         firstTick.wait()
 
         let server = MetricsServer(store: store, limits: limits(config))
+        if let path = config.webConfigFile {
+            do {
+                server.update(web: try WebConfigFile.load(path))
+            } catch {
+                logger.critical("cannot read the web config", metadata: ["error": "\(error)"])
+                loop.stop()
+                server.shutdown(grace: 0)
+                return 1
+            }
+        }
         let agent = AgentServer(store: store, limits: agentLimits(config))
         let bound: [String]
         let agentBound: [String]
@@ -127,6 +137,13 @@ final class Daemon: Sendable {
             logger.error("config reload failed; the running config stays in force", metadata: ["error": "\(error)"])
             return
         }
+        let web: WebSettings
+        do {
+            web = try new.webConfigFile.map { path throws(ConfigError) in try WebConfigFile.load(path) } ?? WebSettings()
+        } catch {
+            logger.error("config reload failed: the web config; the running config stays in force", metadata: ["error": "\(error)"])
+            return
+        }
         // All addresses or none: the agent's first, put back if the HTTP endpoint's fail.
         let agentBefore = agent.addresses
         do {
@@ -145,6 +162,7 @@ final class Daemon: Sendable {
             return
         }
         server.update(limits: limits(new))
+        server.update(web: web)
         agent.update(limits: agentLimits(new))
         loop.update(new.collection)
         logLevel.current = new.logLevel

@@ -37,6 +37,7 @@ struct DaemonFlags: ParsableArguments {
     @Option(help: h("http.idle_timeout")) var idleTimeout: String?
     @Option(help: h("http.read_timeout")) var readTimeout: String?
     @Option(help: h("http.max_header_bytes")) var maxHeaderBytes: String?
+    @Option(name: .customLong("web.config.file"), help: h("web.config_file")) var webConfigFile: String?
     @Option(name: .customLong("agent-listen"), help: h("agent.listen")) var agentListen: [String] = []
     @Option(help: h("agent.max_connections")) var agentMaxConnections: String?
     @Option(help: h("log_level")) var logLevel: String?
@@ -66,7 +67,7 @@ struct DaemonFlags: ParsableArguments {
             ("thresholds.deferred_min", deferredMin.map { [$0] } ?? []),
             ("http.max_connections", maxConnections.map { [$0] } ?? []), ("http.idle_timeout", idleTimeout.map { [$0] } ?? []),
             ("http.read_timeout", readTimeout.map { [$0] } ?? []), ("http.max_header_bytes", maxHeaderBytes.map { [$0] } ?? []),
-            ("agent.listen", agentListen), ("agent.max_connections", agentMaxConnections.map { [$0] } ?? []),
+            ("web.config_file", webConfigFile.map { [$0] } ?? []), ("agent.listen", agentListen), ("agent.max_connections", agentMaxConnections.map { [$0] } ?? []),
             ("log_level", logLevel.map { [$0] } ?? []),
         ]
         return all.filter { !$0.1.isEmpty }.map { (key: $0.0, texts: $0.1) }

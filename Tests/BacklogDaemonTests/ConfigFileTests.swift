@@ -61,6 +61,8 @@ import Testing
             agent:
               listen: ["127.0.0.1:24520", "[::1]:24520"]
               max_connections: 64
+            web:
+              config_file: /etc/backlogd/web.yml
             """)
         // Every key of the table was set to something other than its default…
         let unchanged = SettingsTable.all.filter { $0.value(in: c) == $0.defaultText }.map(\.key)
@@ -81,6 +83,7 @@ import Testing
         #expect(c.logLevel == .debug)
         #expect(c.agent.listen == [ListenAddress(host: "127.0.0.1", port: 24520), ListenAddress(host: "::1", port: 24520)])
         #expect(c.agent.limits.maxConnections == 64)
+        #expect(c.webConfigFile == "/etc/backlogd/web.yml")
         #expect(c.collection.collector.ports.admits(8000) && !c.collection.collector.ports.admits(8081) && !c.collection.collector.ports.admits(22) && c.collection.collector.ports.admits(nil))
     }
 

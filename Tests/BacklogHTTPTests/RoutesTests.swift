@@ -15,7 +15,7 @@ import Testing
             store.publish(Publication(snapshots: [Snapshot(timestamp: 1, windowSeconds: 0, listeners: [l], netstat: nil,
                                                            sysctls: [:], sources: [])]))
         }
-        return Routes(store: store, limits: limits, connections: connections)
+        return Routes(store: store, limits: limits, connections: connections, gates: GateBox())
     }
 
     static func get(_ r: Routes, _ uri: String, method: HTTPMethod = .GET, headers: HTTPHeaders = [:]) -> Reply {

@@ -24,40 +24,12 @@ import Glibc
             let daemon = try startDaemon(in: ns)
             defer { daemon.stop() }
 
-            let dir = temporaryPath("prometheus")
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            try """
-                global:
-                  scrape_interval: 1s
-                scrape_configs:
-                  - job_name: backlogd
-                    static_configs:
-                      - targets: ["127.0.0.1:24519"]
-                """.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
-            let prometheus = try BackgroundProcess([
-                "prometheus", "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/data",
-                "--web.listen-address=127.0.0.1:9090",
-            ], in: ns)
+            let prometheus = try PrometheusServer(in: ns)
             defer { prometheus.stop() }
-
-            func query(_ q: String) throws -> [(labels: [String: String], value: String)] {
-                let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-                let reply = try ns.enter { try HTTPProbe.get(9090, "/api/v1/query?query=\(encoded)") }
-                guard reply.status == 200,
-                      let json = try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any],
-                      let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
-                else { return [] }
-                return result.compactMap { r in
-                    guard let metric = r["metric"] as? [String: String], let value = r["value"] as? [Any], value.count == 2,
-                          let v = value[1] as? String else { return nil }
-                    return (metric, v)
-                }
-            }
+            func query(_ q: String) throws -> [(labels: [String: String], value: String)] { try prometheus.query(q) }
             var length: [(labels: [String: String], value: String)] = []
             try waitUntil("Prometheus to have scraped backlogd", timeout: 90) {
-                if let status = prometheus.poll() { throw DaemonExited(status: status, log: prometheus.log) }
-                length = (try? query("backlogd_listen_queue_length{port=\"\(port)\",address=\"127.0.0.1\"}")) ?? []
+                length = try query("backlogd_listen_queue_length{port=\"\(port)\",address=\"127.0.0.1\"}")
                 return !length.isEmpty
             }
             let ss = SSOracle.parseTCP(try ns.exec(["ss", "-ltnHe"]).stdout).first { $0.port == port }

@@ -7,23 +7,9 @@ import Yams
 public enum ConfigFile {
     /// Parses YAML text; an empty document gives the defaults.
     public static func parse(_ text: String) throws(ConfigError) -> DaemonConfig {
-        try YAMLShapeGuard.check(text)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch YamlError.duplicatedKeysInMapping(let keys, let context) {
-            throw ConfigError(key: keys.map { PrintableText.quoted($0) }.joined(separator: ", "), line: context.mark.line, "duplicate key (this is its first line)")
-        } catch let e as YamlError {
-            throw ConfigError(key: nil, line: Self.line(of: e), "not valid YAML: \(Self.problem(of: e))")
-        } catch {
-            throw ConfigError(key: nil, line: nil, "not valid YAML: \(PrintableText.quoted("\(error)"))")
-        }
         var config = DaemonConfig()
         // An empty file, or one with only comments, means the defaults.
-        guard let root, !(root.scalar.map { ["", "~", "null"].contains($0.string) } ?? false) else {
-            return config
-        }
-        let top = try mapping(root, key: "(top level)")
+        guard let top = try document(text) else { return config }
         for (key, value, keyLine) in try pairs(top, prefix: "") {
             if let setting = SettingsTable.setting(key: key) {
                 try read(setting, value, into: &config)
@@ -53,6 +39,24 @@ public enum ConfigFile {
         guard let (k, v) = top.first(where: { $0.key.string == parts[0] }) else { return nil }
         guard parts.count == 2 else { return k.mark?.line }
         return v.mapping?.first { $0.key.string == parts[1] }?.key.mark?.line ?? k.mark?.line
+    }
+
+    /// The top-level mapping of a YAML file (this one, or the web config); nil when
+    /// the file is empty or only comments. Errors name the line.
+    static func document(_ text: String) throws(ConfigError) -> Node.Mapping? {
+        try YAMLShapeGuard.check(text)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let keys, let context) {
+            throw ConfigError(key: keys.map { PrintableText.quoted($0) }.joined(separator: ", "), line: context.mark.line, "duplicate key (this is its first line)")
+        } catch let e as YamlError {
+            throw ConfigError(key: nil, line: Self.line(of: e), "not valid YAML: \(Self.problem(of: e))")
+        } catch {
+            throw ConfigError(key: nil, line: nil, "not valid YAML: \(PrintableText.quoted("\(error)"))")
+        }
+        guard let root, !(root.scalar.map { ["", "~", "null"].contains($0.string) } ?? false) else { return nil }
+        return try mapping(root, key: "(top level)")
     }
 
     /// Keys of a mapping with their values, rejecting non-string and duplicate keys.

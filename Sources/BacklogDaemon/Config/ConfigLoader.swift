@@ -10,13 +10,30 @@ import BacklogCore
 public enum ConfigLoader {
     public static func load(path: String?) throws(ConfigError) -> DaemonConfig {
         let file = path ?? DaemonConfig.defaultPath
+        let text: String
+        do {
+            text = try Self.text(of: file)
+        } catch let e where path == nil && e.message == missing {
+            return DaemonConfig()
+        }
+        do {
+            return try ConfigFile.parse(text)
+        } catch {
+            var e = error
+            e.file = file
+            throw e
+        }
+    }
+
+    private static let missing = "cannot read: \(String(cString: strerror(ENOENT)))"
+
+    /// A config file's text: a regular file (or /dev/null) of at most 1 MiB, UTF-8.
+    static func text(of file: String) throws(ConfigError) -> String {
         let bytes: [UInt8]
         do {
             bytes = try ConfigFileReader.read(file)
         } catch {
             switch error {
-            case .system(ENOENT) where path == nil:
-                return DaemonConfig()
             case .system(let e):
                 throw ConfigError(key: nil, line: nil, "cannot read: \(String(cString: strerror(e)))", file: file)
             case .notRegular(let kind):
@@ -28,12 +45,6 @@ public enum ConfigLoader {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(key: nil, line: nil, "not UTF-8 text", file: file)
         }
-        do {
-            return try ConfigFile.parse(text)
-        } catch {
-            var e = error
-            e.file = file
-            throw e
-        }
+        return text
     }
 }

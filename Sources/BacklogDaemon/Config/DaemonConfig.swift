@@ -16,6 +16,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var collection = CollectionLoop.Settings()
     /// The HTTP endpoint's limits (`staleAfter` is not a key: the daemon derives it from `interval`).
     public var http = HTTPLimits()
+    /// The exporter-toolkit web-config file (basic auth, headers, rate limit); nil: none.
+    public var webConfigFile: String?
     /// The HAProxy agent-check responder: off while `listen` is empty.
     public var agent = AgentConfig()
     public var logLevel: Logger.Level = .info

@@ -143,6 +143,14 @@ extension Setting {
         }, show: { $0[keyPath: path].isEmpty ? "none" : $0[keyPath: path].map(\.description).joined(separator: ",") })
     }
 
+    /// A file path; empty or absent: none.
+    static func path(_ key: String, flag: String, _ path: WritableKeyPath<DaemonConfig, String?> & Sendable, _ about: String) -> Setting {
+        Setting(key: key, flag: flag, valueName: "file", about: about, isList: false, read: { texts, c throws(SettingError) in
+            let s = try one(texts)
+            c[keyPath: path] = s.isEmpty ? nil : s
+        }, show: { $0[keyPath: path] ?? "none" })
+    }
+
     static func logLevel(_ about: String) -> Setting {
         Setting(key: "log_level", flag: "log-level", valueName: "level", about: about, isList: false, read: { texts, c throws(SettingError) in
             let s = try one(texts)

@@ -58,6 +58,8 @@ public enum SettingsTable {
                   "A request head must arrive within this"),
         .integer("http.max_header_bytes", flag: "max-header-bytes", \.http.maxHeaderBytes, in: 256...1_048_576, valueName: "bytes",
                  "Largest request line plus headers; more gets 431"),
+        .path("web.config_file", flag: "web.config.file", \.webConfigFile,
+              "exporter-toolkit web-config file (basic_auth_users, http_server_config.headers, rate_limit; re-read on SIGHUP)"),
         .addresses("agent.listen", flag: "agent-listen", \.agent.listen, required: false,
                    "Address for the HAProxy agent-check responder (repeatable; plain TCP, so an internal address); off without one"),
         .integer("agent.max_connections", flag: "agent-max-connections", \.agent.limits.maxConnections, in: 1...1_000_000,

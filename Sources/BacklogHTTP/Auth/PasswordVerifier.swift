@@ -1,0 +1,87 @@
+import CCrypt
+import Crypto
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Checks basic-auth passwords off the event loop: bcrypt costs ~50–100 ms at
+/// cost 10, so uncached checks run on one dedicated thread with at most
+/// `queueLimit` waiting; beyond that the answer is "busy" at once (a 503), so a
+/// flood of wrong passwords cannot stall scrapes. Successes are remembered by a
+/// SHA-256 of (user, stored hash, supplied password) — never by user and hash
+/// alone, which would let any password in after one success — at most
+/// `cacheLimit` of them; a new verifier (a reload) starts empty.
+final class PasswordVerifier: Sendable {
+    static let queueLimit = 16
+    static let cacheLimit = 1024
+
+    enum Outcome: Sendable {
+        case allowed
+        case denied
+        /// The queue is full: try again later.
+        case busy
+    }
+
+    private struct State {
+        var waiting = 0
+        var remembered: Set<[UInt8]> = []
+        var order: [[UInt8]] = []
+    }
+    private let state = Mutex(State())
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+    private let scratch = Scratch()
+
+    init() {
+        thread.start()
+    }
+
+    deinit {
+        try? thread.syncShutdownGracefully()
+    }
+
+    /// The outcome on `loop`: at once when remembered or the queue is full.
+    func check(user: String, password: [UInt8], hash: String, on loop: EventLoop) -> EventLoopFuture<Outcome> {
+        let key = Self.key(user: user, hash: hash, password: password)
+        let admitted = state.withLock { s -> Bool? in
+            if s.remembered.contains(key) { return nil }
+            guard s.waiting < Self.queueLimit else { return false }
+            s.waiting += 1
+            return true
+        }
+        guard let admitted else { return loop.makeSucceededFuture(.allowed) }
+        guard admitted else { return loop.makeSucceededFuture(.busy) }
+        let scratch = self.scratch
+        return thread.runIfActive(eventLoop: loop) {
+            Bcrypt.verify(password, hash: hash, scratch: scratch.area)
+        }.map { [self] ok in
+            state.withLock { s in
+                s.waiting -= 1
+                if ok, s.remembered.insert(key).inserted {
+                    s.order.append(key)
+                    if s.order.count > Self.cacheLimit { s.remembered.remove(s.order.removeFirst()) }
+                }
+            }
+            return ok ? .allowed : .denied
+        }.flatMapErrorThrowing { [self] _ in
+            state.withLock { $0.waiting -= 1 }
+            return .busy
+        }
+    }
+
+    static func key(user: String, hash: String, password: [UInt8]) -> [UInt8] {
+        var h = SHA256()
+        // Lengths first, so that no two (user, hash, password) give the same bytes.
+        for part in [Array(user.utf8), Array(hash.utf8), password] {
+            withUnsafeBytes(of: UInt64(part.count).littleEndian) { h.update(bufferPointer: $0) }
+            h.update(data: part)
+        }
+        return Array(h.finalize())
+    }
+}
+
+/// crypt_r's work area (~32 KiB), used only on the verifier's one thread.
+private final class Scratch: @unchecked Sendable {
+    let area = UnsafeMutablePointer<crypt_data>.allocate(capacity: 1)
+    init() { area.initialize(to: crypt_data()) }
+    deinit { area.deallocate() }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--web.config.file` (exporter-toolkit's format) with real clients: basic auth on
+/// every path, the file's headers, the same answers as Debian's node_exporter for
+/// the same file, a flood of wrong passwords, reloads, and a real Prometheus.
+@Suite struct WebConfigTests {
+    /// A bcrypt hash made by htpasswd (apache2-utils), as operators make them.
+    static func bcrypt(_ password: String) throws -> String {
+        try run(["htpasswd", "-bnBC", "10", "", password]).stdout.trimmingCharacters(in: CharacterSet(charactersIn: ":\n"))
+    }
+
+    static func webConfig(users: [String: String], extra: String = "") throws -> String {
+        let path = temporaryPath("web.yml")
+        let lines = users.map { "  \($0.key): \"\($0.value)\"" }.sorted().joined(separator: "\n")
+        try "basic_auth_users:\n\(lines)\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n\(extra)"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func basic(_ user: String, _ password: String) -> [String: String] {
+        ["Authorization": "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
+    }
+
+    @Test func basicAuthGuardsEveryPathAsNodeExporterDoes() throws {
+        let file = try Self.webConfig(users: ["prom": try Self.bcrypt("s3cret")])
+        defer { unlink(file) }
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--web.config.file", file], ready: Self.basic("prom", "s3cret"))
+            defer { daemon.stop() }
+            for path in ["/metrics", "/healthz", "/probe?port=1", "/snapshot", "/"] {
+                let none = try scrape(ns, path)
+                #expect(none.status == 401 && none.headers["www-authenticate"]?.hasPrefix("Basic") == true, "\(path): \(none.status)")
+                #expect(none.headers["x-content-type-options"] == "nosniff")
+                #expect(try scrape(ns, path, headers: Self.basic("prom", "wrong")).status == 401, "\(path)")
+                #expect(try scrape(ns, path, headers: Self.basic("nobody", "s3cret")).status == 401, "\(path)")
+                let ok = try scrape(ns, path, headers: Self.basic("prom", "s3cret"))
+                #expect([200, 404].contains(ok.status) && ok.headers["x-content-type-options"] == "nosniff", "\(path): \(ok.status)")
+            }
+            // After a success, a wrong password for the same user is still refused (the cache holds the password's hash).
+            #expect(try scrape(ns, "/healthz", headers: Self.basic("prom", "s3cret2")).status == 401)
+            let metrics = try scrape(ns, headers: Self.basic("prom", "s3cret")).text
+            #expect((MetricsText.value(metrics, "backlogd_http_auth_failures_total", ["reason": "basic_auth"]) ?? 0) >= 16, "\(metrics.suffix(600))")
+
+            // node_exporter with the same file answers alike.
+            let exporter = try BackgroundProcess(["prometheus-node-exporter", "--web.config.file=\(file)",
+                                                  "--web.listen-address=127.0.0.1:9100", "--collector.disable-defaults",
+                                                  "--collector.loadavg"], in: ns)
+            defer { exporter.stop() }
+            try waitUntil("node_exporter to answer") {
+                if let s = exporter.poll() { throw DaemonExited(status: s, log: exporter.log) }
+                return (try? scrape(ns, "/metrics", port: 9100).status) == 401
+            }
+            for headers in [[:], Self.basic("prom", "wrong"), Self.basic("nobody", "s3cret"), Self.basic("prom", "s3cret")] {
+                let theirs = try scrape(ns, "/metrics", port: 9100, headers: headers)
+                let ours = try scrape(ns, "/metrics", headers: headers)
+                #expect(ours.status == theirs.status, "\(headers): backlogd \(ours.status), node_exporter \(theirs.status)")
+                #expect((ours.headers["www-authenticate"] != nil) == (theirs.headers["www-authenticate"] != nil))
+            }
+        }
+    }
+
+    /// 50 clients sending wrong passwords in a loop: uncached checks wait on one
+    /// thread (at most 16; more get 503 at once), so the scraper, whose password
+    /// was checked before, is answered throughout.
+    @Test func wrongPasswordsInALoopDoNotLockOutTheScraper() throws {
+        let file = try Self.webConfig(users: ["prom": try Self.bcrypt("s3cret")])
+        defer { unlink(file) }
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--web.config.file", file], ready: Self.basic("prom", "s3cret"))
+            defer { daemon.stop() }
+            let stop = Flag()
+            let attackers = DispatchGroup()
+            // A thread each, all at once (a thread pool would run a few at a time).
+            for i in 0..<50 {
+                attackers.enter()
+                Thread {
+                    _ = try? ns.enter {
+                        var n = 0
+                        while !stop.isSet {
+                            _ = try? HTTPProbe.request("127.0.0.1", 24519, path: "/metrics", headers: Self.basic("prom", "guess-\(i)-\(n)"))
+                            n += 1
+                        }
+                    }
+                    attackers.leave()
+                }.start()
+            }
+            Thread.sleep(forTimeInterval: 1)
+            var statuses: [Int] = []
+            for _ in 0..<20 {
+                statuses.append((try? scrape(ns, headers: Self.basic("prom", "s3cret")).status) ?? 0)
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            stop.set()
+            attackers.wait()
+            #expect(statuses == Array(repeating: 200, count: 20), "\(statuses)")
+            let metrics = try scrape(ns, headers: Self.basic("prom", "s3cret")).text
+            #expect((MetricsText.value(metrics, "backlogd_http_auth_shed_total", [:]) ?? 0) > 0, "no request was shed")
+            #expect((MetricsText.value(metrics, "backlogd_http_auth_failures_total", ["reason": "basic_auth"]) ?? 0) > 0)
+            #expect(!daemon.log.contains("guess-"), "a password in the log")
+        }
+    }
+
+    /// SIGHUP re-reads the web config: a new password works at once (on a new and on a
+    /// kept-alive connection alike), the old one stops; a broken file keeps the running one.
+    @Test func sighupRereadsTheWebConfig() throws {
+        let file = try Self.webConfig(users: ["prom": try Self.bcrypt("first")])
+        defer { unlink(file) }
+        let config = temporaryPath("config")
+        defer { unlink(config) }
+        try "listen: [\"127.0.0.1:24519\"]\nweb:\n  config_file: \(file)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--config", config], ready: Self.basic("prom", "first"))
+            defer { daemon.stop() }
+            let second = try Self.bcrypt("second")
+            try "basic_auth_users:\n  prom: \"\(second)\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+            daemon.signal(SIGHUP)
+            try waitUntil("the new password to work") { try scrape(ns, "/healthz", headers: Self.basic("prom", "second")).status == 200 }
+            #expect(try scrape(ns, "/healthz", headers: Self.basic("prom", "first")).status == 401)
+            try "basic_auth_users:\n  prom: not-a-hash\n".write(toFile: file, atomically: true, encoding: .utf8)
+            daemon.signal(SIGHUP)
+            try waitUntil("the reload error") { daemon.log.contains("config reload failed: the web config") }
+            #expect(daemon.log.contains("\(file):2: basic_auth_users.prom: not a bcrypt hash"), "\(daemon.log)")
+            #expect(try scrape(ns, "/healthz", headers: Self.basic("prom", "second")).status == 200)
+        }
+    }
+
+    /// A real Prometheus scraping with `basic_auth`: up == 1.
+    @Test func prometheusScrapesWithBasicAuth() throws {
+        let file = try Self.webConfig(users: ["prom": try Self.bcrypt("s3cret")])
+        defer { unlink(file) }
+        try withNamespace { ns in
+            let daemon = try startDaemon(in: ns, ["--web.config.file", file], ready: Self.basic("prom", "s3cret"))
+            defer { daemon.stop() }
+            let prometheus = try PrometheusServer(in: ns, scrapeConfig: """
+                basic_auth:
+                  username: prom
+                  password: s3cret
+                """)
+            defer { prometheus.stop() }
+            try waitUntil("Prometheus to scrape backlogd with basic auth", timeout: 90) {
+                try prometheus.query("up{job=\"backlogd\"}").first?.value == "1"
+            }
+        }
+    }
+}
