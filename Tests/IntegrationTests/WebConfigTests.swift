@@ -25,12 +25,19 @@ import Glibc
         ["Authorization": "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
     }
 
-    @Test func basicAuthGuardsEveryPathAsNodeExporterDoes() throws {
+    /// A daemon in a namespace of its own whose web config has user `prom`, password `s3cret`.
+    func withGuardedDaemon(_ body: (NetNamespace, BackgroundProcess, String) throws -> Void) throws {
         let file = try Self.webConfig(users: ["prom": try Self.bcrypt("s3cret")])
         defer { unlink(file) }
         try withNamespace { ns in
             let daemon = try startDaemon(in: ns, ["--web.config.file", file], ready: Self.basic("prom", "s3cret"))
             defer { daemon.stop() }
+            try body(ns, daemon, file)
+        }
+    }
+
+    @Test func basicAuthGuardsEveryPathAsNodeExporterDoes() throws {
+        try withGuardedDaemon { ns, _, file in
             for path in ["/metrics", "/healthz", "/probe?port=1", "/snapshot", "/"] {
                 let none = try scrape(ns, path)
                 #expect(none.status == 401 && none.headers["www-authenticate"]?.hasPrefix("Basic") == true, "\(path): \(none.status)")
@@ -67,11 +74,7 @@ import Glibc
     /// thread (at most 16; more get 503 at once), so the scraper, whose password
     /// was checked before, is answered throughout.
     @Test func wrongPasswordsInALoopDoNotLockOutTheScraper() throws {
-        let file = try Self.webConfig(users: ["prom": try Self.bcrypt("s3cret")])
-        defer { unlink(file) }
-        try withNamespace { ns in
-            let daemon = try startDaemon(in: ns, ["--web.config.file", file], ready: Self.basic("prom", "s3cret"))
-            defer { daemon.stop() }
+        try withGuardedDaemon { ns, daemon, _ in
             let stop = Flag()
             let attackers = DispatchGroup()
             // A thread each, all at once (a thread pool would run a few at a time).
@@ -130,11 +133,7 @@ import Glibc
 
     /// A real Prometheus scraping with `basic_auth`: up == 1.
     @Test func prometheusScrapesWithBasicAuth() throws {
-        let file = try Self.webConfig(users: ["prom": try Self.bcrypt("s3cret")])
-        defer { unlink(file) }
-        try withNamespace { ns in
-            let daemon = try startDaemon(in: ns, ["--web.config.file", file], ready: Self.basic("prom", "s3cret"))
-            defer { daemon.stop() }
+        try withGuardedDaemon { ns, _, _ in
             let prometheus = try PrometheusServer(in: ns, scrapeConfig: """
                 basic_auth:
                   username: prom
