@@ -25,9 +25,6 @@ final class WebGate: Sendable {
         bucket = settings.rateLimit.flatMap { r in r.interval > 0 ? SharedBucket(TokenBucket(r)) : nil }
     }
 
-    /// A gate that lets everything through (no web-config file).
-    static func open(counters: AuthCounters) -> WebGate { WebGate(WebSettings(), counters: counters) }
-
     var extraHeaders: [(String, String)] { settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
 
     func check(_ head: HTTPRequestHead, on loop: EventLoop) -> EventLoopFuture<Verdict> {
