@@ -32,9 +32,12 @@ public final class MetricsServer: Sendable {
     }
 
     /// The web config's authentication, headers and rate limit: from the next request on
-    /// (on every connection); remembered passwords are forgotten.
-    public func update(web: WebSettings) {
-        gates.replace(web)
+    /// (on every connection); remembered passwords are forgotten. Its TLS settings
+    /// (certificates read anew) apply to connections accepted from now on; if they
+    /// cannot be used, nothing changes and the error is thrown.
+    public func update(web: WebSettings) throws(ServerTLS.SetupError) {
+        let tls = try web.tls.map { s throws(ServerTLS.SetupError) in try ServerTLS(s) }
+        gates.replace(web, tls: tls)
     }
 
     /// Binds what is not bound yet and closes what is no longer wanted. If any new
@@ -88,8 +91,14 @@ public final class MetricsServer: Sendable {
                 let routes = Routes(store: store, limits: limits, connections: registry, gates: gates)
                 let cap = min(limits.maxConnections, fdBudget.connectionsAllowed(open: registry.count))
                 guard registry.register(channel, cap: cap) else { return channel.close() }
+                let tls = gates.current.tls
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        try sync.addHandler(tls.makeHandler())
+                        try sync.addHandler(TLSHandshakeGuard(timeout: limits.readTimeout, allowedSANs: tls.settings.allowedSANs,
+                                                              counters: gates.counters))
+                    }
                     try sync.addHandler(RequestHeadGuard(limits: limits))
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
                     try sync.addHandler(HTTPHandler(routes: routes, pool: pool))

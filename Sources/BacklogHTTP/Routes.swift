@@ -92,20 +92,21 @@ struct Routes {
         let counts = connections.counts
         let agent = store.agent.families
         let gate = gates.current
-        let auth = gate.settings.users.isEmpty ? nil : gate.counters
+        let auth = gate.settings.users.isEmpty && gate.tls == nil ? nil : gate.counters
+        let tls = gate.tls != nil
         let format = AcceptFormat.negotiate(headers["Accept"])
         let vary = ("Vary", "Accept, Accept-Encoding")
         if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metrics(format, gzip: true),
            let open = gz.gzip {
             // Without its tail a gzip body is cut short: serve plain if closing it failed.
-            if let tail = ConnectionMetrics.block(counts, auth: auth, agent: agent, format: format, closing: open) {
+            if let tail = ConnectionMetrics.block(counts, auth: auth, tls: tls, agent: agent, format: format, closing: open) {
                 return Reply(status: .ok, contentType: format.contentType, parts: gz.parts,
                              extraHeaders: [("Content-Encoding", "gzip"), vary], tail: tail)
             }
         }
         let plain = served.metrics(format, gzip: false)?.parts ?? []
         return Reply(status: .ok, contentType: format.contentType, parts: plain,
-                     extraHeaders: [vary], tail: ConnectionMetrics.block(counts, auth: auth, agent: agent, format: format, closing: nil))
+                     extraHeaders: [vary], tail: ConnectionMetrics.block(counts, auth: auth, tls: tls, agent: agent, format: format, closing: nil))
     }
 
     /// A load balancer's health check of one listener (ProbeVerdict): 200 in

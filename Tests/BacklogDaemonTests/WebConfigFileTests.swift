@@ -32,6 +32,9 @@ import Testing
         #expect(try WebConfigFile.parse("") == WebSettings())
         #expect(try WebConfigFile.parse("basic_auth_users:\nhttp_server_config:\n") == WebSettings(), "empty sections")
         #expect(try WebConfigFile.parse("rate_limit:\n  interval: 0\n  burst: 3\n").rateLimit == nil, "interval 0: off")
+        // As exporter-toolkit: TLS is on only once a certificate, key, client CA or client_auth_type is set.
+        #expect(try WebConfigFile.parse("tls_server_config:\n  min_version: TLS13\n  cipher_suites: []\n").tls == nil)
+        #expect(try WebConfigFile.parse("tls_server_config:\n  cert_file: \"\"\n  key_file:\n").tls == nil)
     }
 
     @Test(arguments: [
@@ -44,7 +47,20 @@ import Testing
         ("http_server_config:\n  http3: true\n", 2, "http_server_config.http3: unknown key"),
         ("rate_limit:\n  interval: soon\n", 2, "rate_limit.interval: 'soon' is not a duration"),
         ("rate_limit:\n  burst: -1\n", 2, "rate_limit.burst: '-1' is not a whole number"),
-        ("tls_server_config:\n  cert_file: a.pem\n  key_file: a.key\n", 1, "TLS is not served by this version"),
+        ("tls_server_config:\n  cert_file: /nonexistent/a.pem\n  key_file: a.key\n", 2, "tls_server_config.cert_file: /nonexistent/a.pem: cannot read: No such file"),
+        ("tls_server_config:\n  key_file: a.key\n", 1, "tls_server_config: missing one of cert or cert_file"),
+        ("tls_server_config:\n  cert: x\n", 1, "missing one of key or key_file"),
+        ("tls_server_config:\n  cert: x\n  cert_file: y\n  key: z\n", 3, "give cert or cert_file, not both"),
+        ("tls_server_config:\n  client_auth_type: Sometimes\n  cert: x\n  key: y\n", 2, "'Sometimes' is not one of NoClientCert, RequestClientCert"),
+        ("tls_server_config:\n  cert: x\n  key: y\n  min_version: TLS14\n", 4, "'TLS14' is not one of TLS10, TLS11, TLS12, TLS13"),
+        ("tls_server_config:\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, RC4]\n", 2, "unknown cipher suite 'RC4'"),
+        ("tls_server_config:\n  curve_preferences:\n    - CurveP999\n", 2, "unknown curve 'CurveP999'"),
+        ("tls_server_config:\n  curve_preferences: X25519\n", 2, "expected a list"),
+        ("tls_server_config:\n  prefer_server_cipher_suites: maybe\n", 2, "expected true or false"),
+        ("tls_server_config:\n  cert: x\n  key: y\n", 2, "tls_server_config.cert: no PEM certificate could be read"),
+        ("tls_server_config:\n  cert: x\n  key: y\n  client_ca: z\n", 1, "a client CA is given without a client_auth_type that asks for certificates"),
+        ("tls_server_config:\n  cert: x\n  key: y\n  client_auth_type: VerifyClientCertIfGiven\n  client_allowed_sans: [a]\n", 5,
+         "client_allowed_sans: needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert"),
         ("tls_server_config:\n  certfile: a.pem\n", 2, "tls_server_config.certfile: unknown key"),
         ("basic_auth_users:\n  prom: x\n  prom: y\n", 2, "duplicate key"),
     ] as [(String, Int, String)])

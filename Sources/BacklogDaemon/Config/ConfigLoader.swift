@@ -10,12 +10,8 @@ import BacklogCore
 public enum ConfigLoader {
     public static func load(path: String?) throws(ConfigError) -> DaemonConfig {
         let file = path ?? DaemonConfig.defaultPath
-        let text: String
-        do {
-            text = try Self.text(of: file)
-        } catch let e where path == nil && e.message == missing {
-            return DaemonConfig()
-        }
+        // Only the default file may be missing: open(2)'s ENOENT, not other errors.
+        guard let text = try Self.text(of: file, missingIsFine: path == nil) else { return DaemonConfig() }
         do {
             return try ConfigFile.parse(text)
         } catch {
@@ -25,15 +21,27 @@ public enum ConfigLoader {
         }
     }
 
-    private static let missing = "cannot read: \(String(cString: strerror(ENOENT)))"
-
     /// A config file's text: a regular file (or /dev/null) of at most 1 MiB, UTF-8.
     static func text(of file: String) throws(ConfigError) -> String {
-        let bytes: [UInt8]
+        try text(of: file, missingIsFine: false)!
+    }
+
+    private static func text(of file: String, missingIsFine: Bool) throws(ConfigError) -> String? {
+        guard let bytes = try bytes(of: file, missingIsFine: missingIsFine) else { return nil }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(key: nil, line: nil, "not UTF-8 text", file: file)
+        }
+        return text
+    }
+
+    /// A file the config names (a certificate, a key): read as the config is, bounded.
+    static func bytes(of file: String, missingIsFine: Bool = false) throws(ConfigError) -> [UInt8]? {
         do {
-            bytes = try ConfigFileReader.read(file)
+            return try ConfigFileReader.read(file)
         } catch {
             switch error {
+            case .system(ENOENT) where missingIsFine:
+                return nil
             case .system(let e):
                 throw ConfigError(key: nil, line: nil, "cannot read: \(String(cString: strerror(e)))", file: file)
             case .notRegular(let kind):
@@ -42,9 +50,5 @@ public enum ConfigLoader {
                 throw ConfigError(key: nil, line: nil, "larger than 1 MiB limit (\(ConfigFileReader.limit) bytes)", file: file)
             }
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigError(key: nil, line: nil, "not UTF-8 text", file: file)
-        }
-        return text
     }
 }

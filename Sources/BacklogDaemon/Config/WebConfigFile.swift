@@ -5,22 +5,16 @@ import Yams
 /// Reads exporter-toolkit's web-config file (`--web.config.file`,
 /// docs/web-configuration.md) into WebSettings, as strictly as the main config:
 /// an unknown key or a bad value is an error with the file and line.
-/// `basic_auth_users`, `http_server_config` (`headers`; `http2` accepted, HTTP/1.1
-/// served) and `rate_limit` are in force; `tls_server_config` is recognised and
-/// refused, since this version serves no TLS: a site's TLS file fails loudly
-/// instead of serving plain HTTP.
+/// `tls_server_config` (WebTLSSection), `basic_auth_users`, `http_server_config`
+/// (`headers`; `http2` accepted, HTTP/1.1 served) and `rate_limit`.
 public enum WebConfigFile {
     /// The headers exporter-toolkit lets a file set, and the values it allows (nil: any).
     static let headers: [String: Set<String>?] = [
         "Content-Security-Policy": nil, "X-Frame-Options": ["deny", "sameorigin"],
         "X-Content-Type-Options": ["nosniff"], "X-XSS-Protection": nil, "Strict-Transport-Security": nil,
     ]
-    static let tlsKeys: Set<String> = [
-        "cert", "key", "client_ca", "cert_file", "key_file", "client_auth_type", "client_ca_file", "client_allowed_sans",
-        "min_version", "max_version", "cipher_suites", "prefer_server_cipher_suites", "curve_preferences",
-    ]
-
-    public static func parse(_ text: String) throws(ConfigError) -> WebSettings {
+    /// `directory`: where relative certificate and key paths start (the file's own).
+    public static func parse(_ text: String, directory: String = ".") throws(ConfigError) -> WebSettings {
         var web = WebSettings()
         guard let top = try ConfigFile.document(text) else { return web }
         for (key, value, keyLine) in try ConfigFile.pairs(top, prefix: "") {
@@ -79,12 +73,9 @@ public enum WebConfigFile {
                     }
                 }
                 web.rateLimit = interval > 0 ? .init(interval: interval, burst: burst) : nil
-            case "tls_server_config":
+            case WebTLSSection.key:
                 guard !isNull(value) else { continue }
-                for (sub, _, line) in try ConfigFile.pairs(try ConfigFile.mapping(value, key: key), prefix: "") where !tlsKeys.contains(sub) {
-                    throw ConfigFile.unknown("\(key).\(sub)", line: line)
-                }
-                throw ConfigError(key: key, line: keyLine, "TLS is not served by this version of backlogd: put a TLS proxy in front, or leave tls_server_config out")
+                web.tls = try WebTLSSection.read(value, line: keyLine, directory: directory)
             default:
                 throw ConfigFile.unknown(key, line: keyLine)
             }
@@ -101,11 +92,17 @@ public enum WebConfigFile {
     public static func load(_ path: String) throws(ConfigError) -> WebSettings {
         let text = try ConfigLoader.text(of: path)
         do {
-            return try parse(text)
+            return try parse(text, directory: directory(of: path))
         } catch {
             var e = error
             e.file = path
             throw e
         }
+    }
+
+    /// exporter-toolkit's filepath.Dir: "." for a bare name.
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }

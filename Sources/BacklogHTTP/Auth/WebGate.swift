@@ -8,6 +8,8 @@ import Synchronization
 /// counters live in AuthCounters, which outlive reloads.
 final class WebGate: Sendable {
     let settings: WebSettings
+    /// The TLS context new connections get; nil: plain HTTP.
+    let tls: ServerTLS?
     private let verifier: PasswordVerifier?
     private let bucket: SharedBucket?
     let counters: AuthCounters
@@ -18,8 +20,9 @@ final class WebGate: Sendable {
         case refuse(Reply)
     }
 
-    init(_ settings: WebSettings, counters: AuthCounters) {
+    init(_ settings: WebSettings, tls: ServerTLS? = nil, counters: AuthCounters) {
         self.settings = settings
+        self.tls = tls
         self.counters = counters
         verifier = settings.users.isEmpty ? nil : PasswordVerifier()
         bucket = settings.rateLimit.flatMap { r in r.interval > 0 ? SharedBucket(TokenBucket(r)) : nil }
@@ -103,6 +106,8 @@ final class AuthCounters: Sendable {
     private struct Counts {
         var basicAuth: UInt64 = 0
         var shed: UInt64 = 0
+        var clientCertificate: UInt64 = 0
+        var handshakes: UInt64 = 0
     }
     private let counts = Mutex(Counts())
 
@@ -110,6 +115,15 @@ final class AuthCounters: Sendable {
     func countShed() { counts.withLock { $0.shed += 1 } }
     var basicAuthFailures: UInt64 { counts.withLock { $0.basicAuth } }
     var shed: UInt64 { counts.withLock { $0.shed } }
+    /// A TLS handshake failed or ran out of time; `clientCertificate`: because of the client's certificate.
+    func countHandshakeFailure(clientCertificate: Bool) {
+        counts.withLock {
+            $0.handshakes += 1
+            if clientCertificate { $0.clientCertificate += 1 }
+        }
+    }
+    var clientCertificateFailures: UInt64 { counts.withLock { $0.clientCertificate } }
+    var handshakeFailures: UInt64 { counts.withLock { $0.handshakes } }
 }
 
 /// The gate in force; a reload replaces it, and every request reads it anew
@@ -124,8 +138,8 @@ final class GateBox: Sendable {
 
     var current: WebGate { gate.withLock { $0 } }
 
-    func replace(_ settings: WebSettings) {
-        let new = WebGate(settings, counters: counters)
+    func replace(_ settings: WebSettings, tls: ServerTLS?) {
+        let new = WebGate(settings, tls: tls, counters: counters)
         gate.withLock { $0 = new }
     }
 }

@@ -1,5 +1,5 @@
 /// What the web-config file (`web.config_file`, exporter-toolkit's format) asks of
-/// the HTTP endpoint: who may ask, extra response headers, a rate limit.
+/// the HTTP endpoint: TLS, who may ask, extra response headers, a rate limit.
 public struct WebSettings: Sendable, Equatable {
     /// User -> bcrypt hash (`basic_auth_users`); empty: no authentication.
     public var users: [String: String]
@@ -7,6 +7,8 @@ public struct WebSettings: Sendable, Equatable {
     public var headers: [String: String]
     /// `rate_limit`: a token bucket of `burst` requests refilled one per `interval` seconds.
     public var rateLimit: RateLimit?
+    /// `tls_server_config`; nil: plain HTTP.
+    public var tls: TLSSettings?
 
     public struct RateLimit: Sendable, Equatable {
         public var interval: Double
@@ -18,10 +20,11 @@ public struct WebSettings: Sendable, Equatable {
         }
     }
 
-    public init(users: [String: String] = [:], headers: [String: String] = [:], rateLimit: RateLimit? = nil) {
+    public init(users: [String: String] = [:], headers: [String: String] = [:], rateLimit: RateLimit? = nil, tls: TLSSettings? = nil) {
         self.users = users
         self.headers = headers
         self.rateLimit = rateLimit
+        self.tls = tls
     }
 
     /// Whether a bcrypt hash is one crypt_r can check (the web-config reader refuses others).

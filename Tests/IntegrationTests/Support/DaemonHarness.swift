@@ -6,14 +6,17 @@ import Glibc
 /// Starts `backlogd` (the daemon) inside a test namespace on 127.0.0.1:`port`
 /// and waits until /healthz answers 200. The namespace makes the fixed port safe.
 /// `wrapper` runs it (`prlimit --nofile=64:64`); it must exec, so the pid stays the daemon's.
-/// `ready`: headers the /healthz check sends (credentials when the daemon asks for them).
+/// `ready`: headers the /healthz check sends (credentials when the daemon asks for them);
+/// `readyCheck`: another check instead (one over TLS).
 func startDaemon(in ns: NetNamespace, port: UInt16 = 24519, _ args: [String] = [],
-                 environment: [String: String] = [:], wrapper: [String] = [], ready: [String: String] = [:]) throws -> BackgroundProcess {
+                 environment: [String: String] = [:], wrapper: [String] = [], ready: [String: String] = [:],
+                 readyCheck: ((NetNamespace) -> Bool)? = nil) throws -> BackgroundProcess {
     let listenArgs = args.contains("--config") ? [] : ["--listen", "127.0.0.1:\(port)"]
     let daemon = try BackgroundProcess(wrapper + [backlogdPath()] + listenArgs + args, in: ns, environment: environment)
     do {
         try waitUntil("backlogd to serve /healthz") {
             if let status = daemon.poll() { throw DaemonExited(status: status, log: daemon.log) }
+            if let readyCheck { return readyCheck(ns) }
             return (try? ns.enter { try HTTPProbe.request("127.0.0.1", port, path: "/healthz", headers: ready).status }) == 200
         }
     } catch {
