@@ -56,6 +56,9 @@ struct Run: ParsableCommand {
             /metrics latency with 4 concurrent scrapers against prometheus-node-exporter (tcpstat, \
             netstat); peak RSS of both; the daemon's CPU over --cpu-seconds. A second, small \
             namespace (--small-connections) checks that scrape latency is flat in the socket count. \
+            In both namespaces a second backlogd serves TLS (web-config file, EC P-256 key): curl times \
+            --tls-rounds × 20 gzip scrapes on a kept-alive TLS connection against as many on a kept-alive \
+            plain one, interleaved, then 50 handshakes on new connections; its peak RSS. \
             Then a server beside the sockets stops calling accept() while clients keep connecting: the \
             time until /metrics reports not_accepting, and the daemon's CPU before and after the hang. \
             The last line is a machine-readable summary (BENCH_SUMMARY {json}).
@@ -90,6 +93,8 @@ struct Run: ParsableCommand {
     var ticks = 20
     @Option(help: "Scrapes per scraper (4 scrapers).")
     var scrapes = 100
+    @Option(help: "Rounds of 20 plain and 20 TLS scrapes, each on a kept-alive connection (curl).")
+    var tlsRounds = 20
     @Option(help: "Seconds over which the daemon's CPU is measured.")
     var cpuSeconds = 60.0
     @Option(help: "Seconds a healthy server runs beside the daemon before the hang is measured.")
@@ -116,7 +121,10 @@ struct Run: ParsableCommand {
         let small = try Workload(connections: smallConnections, perHolder: perHolder, tag: "small")
         defer { small.close() }
         r.smallSockets = small.tcpSockets
-        (_, r.smallScrapeP99, _) = try scrapeDaemon(small)
+        let smallDaemon: Spawned
+        (_, r.smallScrapeP99, smallDaemon) = try scrapeDaemon(small)
+        r.smallRSS = Measure.peakRSS(smallDaemon.pid)
+        r.tlsSmall = try TLSScrapes.measure(small, plainPort: 24519, rounds: tlsRounds, perRound: 20, handshakes: 50)
         small.close()
 
         let w = try Workload(connections: connections, perHolder: perHolder, tag: "big")
@@ -132,6 +140,7 @@ struct Run: ParsableCommand {
         let daemon: Spawned
         (r.scrapeP50, r.scrapeP99, daemon) = try scrapeDaemon(w)
         r.daemonRSS = Measure.peakRSS(daemon.pid)
+        r.tls = try TLSScrapes.measure(w, plainPort: 24519, rounds: tlsRounds, perRound: 20, handshakes: 50)
         let ne = try w.start([nodeExporter, "--collector.disable-defaults", "--collector.tcpstat", "--collector.netstat",
                               "--web.listen-address=127.0.0.1:9100"])
         try waitServing(w, port: 9100, process: ne)

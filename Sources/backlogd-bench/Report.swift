@@ -19,6 +19,8 @@ struct Report {
     var cpuFraction = Double.nan
     var deepInterval = Double.nan
     var hang = HangMeasure()
+    var smallRSS = Double.nan
+    var tlsSmall = TLSFigures(), tls = TLSFigures()
 
     var fastRatio: Double { fastTick / fastFloor }
     var deepRatio: Double { deepTick / deepFloor }
@@ -39,6 +41,9 @@ struct Report {
         out += "scrape p99  \(ms(scrapeP99))   node_exporter \(ms(nodeP99))   ratio \(String(format: "%.4f", scrapeVsNode))   (target ≤ 0.01: \(verdict(scrapeVsNode <= 0.01)))\n"
         out += "scrape p99 at \(sockets) vs \(smallSockets) sockets: \(ms(scrapeP99)) vs \(ms(smallScrapeP99))   ratio \(String(format: "%.2f", flatness))   (target ≤ 1.5: \(verdict(flatness <= 1.5)))\n"
         out += "peak RSS    backlogd \(String(format: "%.1f", daemonRSS)) MB   node_exporter \(String(format: "%.1f", nodeRSS)) MB   (target ≤ 30 MB: \(verdict(daemonRSS <= 30)))\n"
+        out += "TLS scrape  p99 \(ms(tls.tlsP99)) (p50 \(ms(tls.tlsP50))) on a kept-alive connection, plain \(ms(tls.plainP99)) (p50 \(ms(tls.plainP50))), both by curl, gzip   ratio \(String(format: "%.2f", tls.ratio))   (target ≤ 2: \(verdict(tls.ratio <= 2)))\n"
+        out += "            handshake p50 \(ms(tls.handshakeP50)) p99 \(ms(tls.handshakeP99)) on a new connection, \(TLSFigures.keyType); small scale: TLS p99 \(ms(tlsSmall.tlsP99)) vs plain \(ms(tlsSmall.plainP99))\n"
+        out += "            peak RSS with TLS at \(smallSockets) sockets \(String(format: "%.1f", tlsSmall.rss)) MB (plain daemon \(String(format: "%.1f", smallRSS)) MB)   (target ≤ 30 MB: \(verdict(tlsSmall.rss <= 30))); at \(sockets) \(String(format: "%.1f", tls.rss)) MB\n"
         out += "daemon CPU  \(String(format: "%.2f", cpuFraction * 100)) % of one core at default settings, deep interval \(String(format: "%.2f", deepInterval)) s   (target ≤ 2 %: \(verdict(cpuFraction <= 0.02)))\n"
         out += "hang        not_accepting on /metrics \(String(format: "%.1f", hang.seconds)) s after a server stopped calling accept()   (target ≤ 10 s: \(verdict(hang.seconds <= 10)))\n"
         out += "            daemon CPU \(String(format: "%.2f", hang.cpuHealthy * 100)) % before (a healthy server, nothing stuck; deep interval \(String(format: "%.2f", hang.deepIntervalHealthy)) s), \(String(format: "%.2f", hang.cpuHung * 100)) % from the hang on   (target ≤ 2 %: \(verdict(max(hang.cpuHealthy, hang.cpuHung) <= 0.02)))\n"
@@ -50,6 +55,9 @@ struct Report {
             ("scrape_flatness", flatness), ("rss_mb", daemonRSS), ("node_rss_mb", nodeRSS), ("cpu_fraction", cpuFraction),
             ("deep_interval_s", deepInterval), ("hang_to_not_accepting_s", hang.seconds), ("cpu_fraction_healthy", hang.cpuHealthy),
             ("cpu_fraction_hung", hang.cpuHung), ("deep_interval_healthy_s", hang.deepIntervalHealthy),
+            ("tls_scrape_p99_s", tls.tlsP99), ("tls_plain_scrape_p99_s", tls.plainP99), ("tls_vs_plain_p99", tls.ratio),
+            ("tls_handshake_p50_s", tls.handshakeP50), ("tls_handshake_p99_s", tls.handshakeP99),
+            ("small_rss_mb", smallRSS), ("tls_small_rss_mb", tlsSmall.rss), ("tls_rss_mb", tls.rss),
         ]
         let json = fields.map { "\"\($0.0)\":\($0.1.isFinite ? String(format: "%.6g", $0.1) : "null")" }.joined(separator: ",")
         out += "BENCH_SUMMARY {\(json)}"

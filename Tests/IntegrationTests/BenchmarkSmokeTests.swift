@@ -10,12 +10,13 @@ import Glibc
     @Test func benchmarkRunsAtSmallScale() throws {
         let bench = URL(fileURLWithPath: backlogdPath()).deletingLastPathComponent().appendingPathComponent("backlogd-bench").path
         let r = try run([bench, "--connections", "300", "--small-connections", "50", "--per-holder", "200",
-                         "--cpu-seconds", "1", "--scrapes", "5", "--ticks", "2", "--hang-settle-seconds", "2"], check: false, timeout: 300)
+                         "--cpu-seconds", "1", "--scrapes", "5", "--ticks", "2", "--hang-settle-seconds", "2", "--tls-rounds", "2"],
+                        check: false, timeout: 300)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let line = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("BENCH_SUMMARY ") })
         let json = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("BENCH_SUMMARY ".count).utf8)) as? [String: Any])
         for key in ["fast_ratio", "deep_ratio", "scrape_vs_node_p99", "scrape_flatness", "rss_mb", "deep_interval_s", "once_s",
-                    "hang_to_not_accepting_s"] {
+                    "hang_to_not_accepting_s", "tls_scrape_p99_s", "tls_vs_plain_p99", "tls_handshake_p50_s", "tls_small_rss_mb"] {
             let v = json[key] as? Double
             #expect(v.map { $0.isFinite && $0 > 0 } == true, "\(key) = \(String(describing: json[key]))")
         }
