@@ -140,9 +140,7 @@ import Glibc
                   password: s3cret
                 """)
             defer { prometheus.stop() }
-            try waitUntil("Prometheus to scrape backlogd with basic auth", timeout: 90) {
-                try prometheus.query("up{job=\"backlogd\"}").first?.value == "1"
-            }
+            try prometheus.waitUntilBacklogdIsUp("Prometheus to scrape backlogd with basic auth")
         }
     }
 }

@@ -44,6 +44,11 @@ final class PrometheusServer: @unchecked Sendable {
         }
     }
 
+    /// Until Prometheus reports backlogd's target up (90 s at most).
+    func waitUntilBacklogdIsUp(_ what: String) throws {
+        try waitUntil(what, timeout: 90) { try query("up{job=\"backlogd\"}").first?.value == "1" }
+    }
+
     func stop() {
         process.stop()
         try? FileManager.default.removeItem(atPath: dir)
