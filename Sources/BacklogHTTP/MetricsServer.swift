@@ -32,12 +32,10 @@ public final class MetricsServer: Sendable {
     }
 
     /// The web config's authentication, headers and rate limit: from the next request on
-    /// (on every connection); remembered passwords are forgotten. Its TLS settings
-    /// (certificates read anew) apply to connections accepted from now on; if they
-    /// cannot be used, nothing changes and the error is thrown.
-    public func update(web: WebSettings) throws(ServerTLS.SetupError) {
-        let tls = try web.tls.map { s throws(ServerTLS.SetupError) in try ServerTLS(s) }
-        gates.replace(web, tls: tls)
+    /// (on every connection); remembered passwords are forgotten. Its TLS context
+    /// (certificates as read with the file) serves connections accepted from now on.
+    public func update(web: WebSettings) {
+        gates.replace(web)
     }
 
     /// Binds what is not bound yet and closes what is no longer wanted. If any new

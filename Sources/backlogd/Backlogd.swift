@@ -93,7 +93,7 @@ struct Backlogd: ParsableCommand {
             if let web = effective.webConfigFile {
                 do {
                     let w = try WebConfigFile.load(web)
-                    print("web config OK (\(web)): \(w.users.count) basic-auth user\(w.users.count == 1 ? "" : "s"), \(w.headers.count) header\(w.headers.count == 1 ? "" : "s")\(w.rateLimit == nil ? "" : ", a rate limit")\(w.tls.map { ", TLS \($0.minVersion.rawValue)-\($0.maxVersion.rawValue), client certificates: \($0.clientAuth.rawValue)" } ?? "")")
+                    print("web config OK (\(web)): \(w.users.count) basic-auth user\(w.users.count == 1 ? "" : "s"), \(w.headers.count) header\(w.headers.count == 1 ? "" : "s")\(w.rateLimit == nil ? "" : ", a rate limit")\(w.tls.map { ", TLS \($0.settings.minVersion.rawValue)-\($0.settings.maxVersion.rawValue), client certificates: \($0.settings.clientAuth.rawValue)" } ?? "")")
                 } catch {
                     StandardError.line("backlogd: web config: \(error)")
                     throw ExitCode(1)

@@ -66,7 +66,7 @@ final class Daemon: Sendable {
         let server = MetricsServer(store: store, limits: limits(config))
         if let path = config.webConfigFile {
             do {
-                try server.update(web: try WebConfigFile.load(path))
+                server.update(web: try WebConfigFile.load(path))
             } catch {
                 logger.critical("cannot read the web config", metadata: ["error": "\(error)"])
                 loop.stop()
@@ -162,12 +162,7 @@ final class Daemon: Sendable {
             return
         }
         server.update(limits: limits(new))
-        do {
-            try server.update(web: web)
-        } catch {
-            // WebConfigFile.load has built the same context once already.
-            logger.error("config reload: the web config's TLS settings could not be applied; the previous ones stay", metadata: ["error": "\(error)"])
-        }
+        server.update(web: web)
         agent.update(limits: agentLimits(new))
         loop.update(new.collection)
         logLevel.current = new.logLevel

@@ -7,11 +7,12 @@ import Yams
 /// is set; relative file paths are taken from the web-config file's directory;
 /// the files are read here (bounded, as the config), so a reload has all of them
 /// or keeps what runs. Then BoringSSL is asked to take the result, so that a key
-/// that does not fit its certificate fails here, with its line.
+/// that does not fit its certificate fails here, with its line; that context is
+/// the one the server uses.
 enum WebTLSSection {
     static let key = "tls_server_config"
 
-    static func read(_ node: Node, line sectionLine: Int?, directory: String) throws(ConfigError) -> TLSSettings? {
+    static func read(_ node: Node, line sectionLine: Int?, directory: String) throws(ConfigError) -> ServerTLS? {
         var inline: [String: (String, Int?)] = [:]
         var files: [String: (String, Int?)] = [:]
         var clientAuth: (String, Int?) = ("", nil)
@@ -95,7 +96,7 @@ enum WebTLSSection {
             certificatePEM: cert, keyPEM: privateKey, clientCAPEM: ca, clientAuth: auth, allowedSANs: sans?.0,
             minVersion: versions["min_version"]?.0 ?? .tls12, maxVersion: versions["max_version"]?.0 ?? .tls13,
             cipherSuites: suites, curves: curves)
-        do { _ = try ServerTLS(settings) } catch {
+        do { return try ServerTLS(settings) } catch {
             let (k, l): (String, Int?) = switch error.part {
             case .certificate: inline["cert"] != nil ? ("cert", inline["cert"]?.1) : ("cert_file", files["cert"]?.1)
             case .key: inline["key"] != nil ? ("key", inline["key"]?.1) : ("key_file", files["key"]?.1)
@@ -105,7 +106,6 @@ enum WebTLSSection {
             }
             throw ConfigError(key: k.isEmpty ? key : "\(key).\(k)", line: l ?? sectionLine, error.description)
         }
-        return settings
     }
 
     /// One value; nil for an empty or null one (exporter-toolkit's "not set").

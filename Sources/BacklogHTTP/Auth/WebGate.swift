@@ -9,7 +9,7 @@ import Synchronization
 final class WebGate: Sendable {
     let settings: WebSettings
     /// The TLS context new connections get; nil: plain HTTP.
-    let tls: ServerTLS?
+    var tls: ServerTLS? { settings.tls }
     private let verifier: PasswordVerifier?
     private let bucket: SharedBucket?
     let counters: AuthCounters
@@ -20,9 +20,8 @@ final class WebGate: Sendable {
         case refuse(Reply)
     }
 
-    init(_ settings: WebSettings, tls: ServerTLS? = nil, counters: AuthCounters) {
+    init(_ settings: WebSettings, counters: AuthCounters) {
         self.settings = settings
-        self.tls = tls
         self.counters = counters
         verifier = settings.users.isEmpty ? nil : PasswordVerifier()
         bucket = settings.rateLimit.flatMap { r in r.interval > 0 ? SharedBucket(TokenBucket(r)) : nil }
@@ -138,8 +137,8 @@ final class GateBox: Sendable {
 
     var current: WebGate { gate.withLock { $0 } }
 
-    func replace(_ settings: WebSettings, tls: ServerTLS?) {
-        let new = WebGate(settings, tls: tls, counters: counters)
+    func replace(_ settings: WebSettings) {
+        let new = WebGate(settings, counters: counters)
         gate.withLock { $0 = new }
     }
 }

@@ -7,8 +7,9 @@ public struct WebSettings: Sendable, Equatable {
     public var headers: [String: String]
     /// `rate_limit`: a token bucket of `burst` requests refilled one per `interval` seconds.
     public var rateLimit: RateLimit?
-    /// `tls_server_config`; nil: plain HTTP.
-    public var tls: TLSSettings?
+    /// `tls_server_config`, already made into a context (the reader checks it so,
+    /// and the server uses that one); nil: plain HTTP.
+    public var tls: ServerTLS?
 
     public struct RateLimit: Sendable, Equatable {
         public var interval: Double
@@ -20,7 +21,7 @@ public struct WebSettings: Sendable, Equatable {
         }
     }
 
-    public init(users: [String: String] = [:], headers: [String: String] = [:], rateLimit: RateLimit? = nil, tls: TLSSettings? = nil) {
+    public init(users: [String: String] = [:], headers: [String: String] = [:], rateLimit: RateLimit? = nil, tls: ServerTLS? = nil) {
         self.users = users
         self.headers = headers
         self.rateLimit = rateLimit

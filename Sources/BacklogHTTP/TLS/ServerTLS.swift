@@ -4,8 +4,8 @@ import NIOSSL
 /// TLSSettings made into a BoringSSL context: built once per load or reload, off
 /// the event loop (it may read the system's trust store), and shared by every
 /// connection accepted while it is in force.
-public final class ServerTLS: Sendable {
-    let settings: TLSSettings
+public final class ServerTLS: Sendable, Equatable {
+    public let settings: TLSSettings
     private let context: NIOSSLContext
 
     /// What could not be made of the settings, and which part of the file it came from.
@@ -65,6 +65,9 @@ public final class ServerTLS: Sendable {
         }
         settings = s
     }
+
+    /// The same settings make the same context.
+    public static func == (a: ServerTLS, b: ServerTLS) -> Bool { a.settings == b.settings }
 
     /// The handler that speaks TLS on one new connection. Policies that take a
     /// certificate without verifying it get a callback that accepts whatever came.
