@@ -113,6 +113,7 @@ actor DeepWorker {
             inodes.formUnion(look.inodes)
         }
         let cpu1 = ThreadCPU.seconds()
+        owners.podsDir = s.collector.podsDir
         var resolved = OwnerSnapshot.resolve(inodes, with: owners, now: now, generation: lookups)
         // A new generation only when an owner changed: each one makes every namespace's
         // next fast tick put owners on all its listeners again.

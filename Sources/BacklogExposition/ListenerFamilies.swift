@@ -4,13 +4,13 @@ import BacklogCore
 /// which listeners have it, and their values. The lines of idle listeners do
 /// not change between snapshots, which is what MetricsLayout's chunks reuse.
 struct ListenerFamily: Sendable {
-    enum Extra: Sendable {
+    enum Extra: Sendable, Equatable {
         /// One line, the listener's labels.
         case none
         /// One line per SYN-RECV kind (label `kind`).
         case kinds
-        /// One line with the owner's `pid` added (the info series).
-        case pid
+        /// One line with the owner's `pid`, `container` and pod added (the info series).
+        case owner
     }
 
     let name: String
@@ -23,16 +23,16 @@ struct ListenerFamily: Sendable {
     /// Families every snapshot has: their header is written even with no listener in them.
     var always: Bool { ListenerFamilies.alwaysWritten.contains(name) }
 
-    /// Label text after the listener's labels on line `i`: `,kind="new"`, `,pid="4711"` or nothing.
-    func suffix(pid: Int32?, line i: Int, into w: inout ByteWriter) {
+    /// Label text after the listener's labels on line `i`: `,kind="new"`, `,` + `info` or nothing.
+    func suffix(info: [UInt8], line i: Int, into w: inout ByteWriter) {
         switch extra {
         case .none: break
         case .kinds:
             w.append(byte: 0x2C)
             w.appendLabel("kind", SynRecvKind.allCases[i].rawValue)
-        case .pid:
+        case .owner:
             w.append(byte: 0x2C)
-            w.appendLabel("pid", pid.map { String($0) } ?? "")
+            w.append(info)
         }
     }
 }
@@ -43,6 +43,16 @@ enum ListenerFamilies {
     static func labels(_ l: ListenerLabels) -> [UInt8] {
         var w = ByteWriter(capacity: 128)
         w.appendLabels(l.pairs)
+        return w.bytes
+    }
+
+    /// The info series' own labels: `pid="…",container="…",k8s_namespace_name="…",k8s_pod_name="…",k8s_pod_uid="…"`,
+    /// always all of them, empty where they do not apply (CONTRACT).
+    static func infoLabels(_ o: Owner?) -> [UInt8] {
+        var w = ByteWriter(capacity: 64)
+        w.appendLabels([("pid", o.map { String($0.pid) } ?? ""), ("container", o?.container ?? ""),
+                        ("k8s_namespace_name", o?.pod?.namespace ?? ""), ("k8s_pod_name", o?.pod?.name ?? ""),
+                        ("k8s_pod_uid", o?.pod?.uid ?? "")])
         return w.bytes
     }
 
@@ -137,8 +147,8 @@ enum ListenerFamilies {
         guard owners else { return out }
         out += [
             ListenerFamily(name: "backlogd_listener_info", type: .gauge,
-                help: "1 per listener; labels of the listener plus the owning process's pid (empty when unknown). Owner: the socket inode among /proc/<pid>/fd links; unit from that process's cgroup.",
-                extra: .pid),
+                help: "1 per listener; labels of the listener plus the owning process's pid, container id and Kubernetes pod (namespace, name, UID), each empty when unknown or not in a container/pod. Owner: the socket inode among /proc/<pid>/fd links; unit, container and pod UID from that process's cgroup; pod namespace and name from the kubelet's pods directory (kubernetes.pods_dir).",
+                extra: .owner),
             ListenerFamily(name: "backlogd_owner_open_fds", type: .gauge,
                 help: "Open file descriptors (/proc/<pid>/fd) of the process holding the listening socket that is closest to its limit: the owner or one of its descendants holding the socket (nginx's workers), read at each deep look.",
                 extra: .none),

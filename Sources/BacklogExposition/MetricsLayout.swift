@@ -30,8 +30,8 @@ public struct MetricsLayout: Sendable {
     public private(set) var parts: [Part] = []
     private let families: [ListenerFamily]
     private var labels: [[UInt8]] = []
-    /// The owner's pid of each listener, for the info series' `pid` label.
-    private var pids: [Int32?] = []
+    /// The info series' labels after the listener's (`pid`, `container`, `k8s_*`), per listener.
+    private var infos: [[UInt8]] = []
     /// values[listener * stride + offsets[family] + line], nil where the listener has no
     /// line in that family: read once per listener here, not once per family and line.
     private var values: [SampleValue?] = []
@@ -57,7 +57,7 @@ public struct MetricsLayout: Sendable {
         let count = p.snapshots.reduce(0) { $0 + $1.listeners.count }
         values.reserveCapacity(count * stride)
         labels.reserveCapacity(count)
-        pids.reserveCapacity(count)
+        infos.reserveCapacity(owners ? count : 0)
         var ids: [UInt64] = []
         var ends: [Bool] = []
         ids.reserveCapacity(count)
@@ -69,7 +69,7 @@ public struct MetricsLayout: Sendable {
                 // The same labels twice would be the same series twice: the first is kept
                 // (the collector's socket index makes them unique; this is a guard).
                 guard unique.insert(e.id).inserted else { continue }
-                pids.append(l.owner?.pid)
+                if owners { infos.append(ListenerFamilies.infoLabels(l.owner)) }
                 labels.append(e.text)
                 ids.append(e.id)
                 ends.append(e.endsChunk)
@@ -112,7 +112,7 @@ public struct MetricsLayout: Sendable {
                 guard values[at] != nil else { continue }
                 members.append(Int32(i))
                 signature.add(ids[i])
-                if case .pid = f.extra { signature.add(UInt64(bitPattern: Int64(pids[i] ?? -1))) }
+                if case .owner = f.extra { signature.add(ByteKey.word(infos[i])) }
                 for line in 0..<lines { signature.add(values[at + line]!) }
                 if ends[i] || members.count == Self.maxChunk { close() }
             }
@@ -138,7 +138,7 @@ public struct MetricsLayout: Sendable {
                 w.append(f.name)
                 w.append(byte: 0x7B)
                 w.append(labels[i])
-                f.suffix(pid: pids[i], line: line, into: &w)
+                f.suffix(info: f.extra == .owner ? infos[i] : [], line: line, into: &w)
                 w.append(byte: 0x7D)
                 w.append(byte: 0x20)
                 w.append(values[i * stride + offsets[c.family] + line]!)

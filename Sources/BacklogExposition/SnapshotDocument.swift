@@ -64,6 +64,8 @@ public struct SnapshotDocument: Encodable, Sendable {
         var unit: String?
         var container: String?
         var cgroup: String?
+        /// `{"uid": …, "namespace": …, "name": …}` when the cgroup is a Kubernetes pod's.
+        var pod: KubernetesPod?
     }
 
     public struct ListenerEntry: Encodable, Sendable {
@@ -97,7 +99,7 @@ public struct SnapshotDocument: Encodable, Sendable {
 
         init(_ l: Listener, commandLines: Bool = true) {
             owner = l.owner.map { OwnerEntry(pid: $0.pid, comm: $0.comm, cmdline: commandLines ? $0.cmdline : nil, unit: $0.unit, container: $0.container,
-                                                 cgroup: $0.cgroup) }
+                                                 cgroup: $0.cgroup, pod: $0.pod) }
             unattributed = l.unattributed?.rawValue
             netns = l.netns
             family = l.family.rawValue

@@ -8,6 +8,12 @@ public enum TableRenderer {
         p.snapshots.map { render($0, version: version) }.joined(separator: "\n")
     }
 
+    /// ` pod default/web-0` where the node named the pod (shorter than its `cri-containerd-<id>.scope`).
+    static func podText(_ o: Owner) -> String? {
+        guard let ns = o.pod?.namespace, let name = o.pod?.name else { return nil }
+        return " pod " + printable(ns + "/" + name)
+    }
+
     public static func render(_ s: Snapshot, version: String) -> String {
         var out = "backlogd \(version): netns \(printable(s.netns))"
         if let o = s.occupant {
@@ -42,7 +48,7 @@ public enum TableRenderer {
                 l.connections.map { c in c.unaccepted.count == 0 ? "0" : "\(c.unaccepted.count) \(formatSeconds(c.unaccepted.oldestSeconds)) \(c.unacceptedBytes)B" } ?? "",
                 l.connections.map { aged($0.stalled) } ?? "",
                 l.connections.map { aged($0.closeWait) } ?? "",
-                l.owner.map { printable("\($0.comm)[\($0.pid)]") + ($0.unit.map { " " + printable($0) } ?? "") }
+                l.owner.map { printable("\($0.comm)[\($0.pid)]") + (Self.podText($0) ?? $0.unit.map { " " + printable($0) } ?? "") }
                     ?? l.unattributed.map { "(\($0.rawValue))" } ?? "",
                 l.isFull ? "FULL" : "",
             ])

@@ -33,6 +33,7 @@ struct DaemonFlags: ParsableArguments {
     @Option(help: h("thresholds.close_wait_after")) var closeWaitAfter: String?
     @Option(help: h("thresholds.half_open_min")) var halfOpenMin: String?
     @Option(help: h("thresholds.deferred_min")) var deferredMin: String?
+    @Option(name: .customLong("kubernetes.pods-dir"), help: h("kubernetes.pods_dir")) var kubernetesPodsDir: String?
     @Option(help: h("http.max_connections")) var maxConnections: String?
     @Option(help: h("http.idle_timeout")) var idleTimeout: String?
     @Option(help: h("http.read_timeout")) var readTimeout: String?
@@ -65,6 +66,7 @@ struct DaemonFlags: ParsableArguments {
             ("thresholds.close_wait_after", closeWaitAfter.map { [$0] } ?? []),
             ("thresholds.half_open_min", halfOpenMin.map { [$0] } ?? []),
             ("thresholds.deferred_min", deferredMin.map { [$0] } ?? []),
+            ("kubernetes.pods_dir", kubernetesPodsDir.map { [$0] } ?? []),
             ("http.max_connections", maxConnections.map { [$0] } ?? []), ("http.idle_timeout", idleTimeout.map { [$0] } ?? []),
             ("http.read_timeout", readTimeout.map { [$0] } ?? []), ("http.max_header_bytes", maxHeaderBytes.map { [$0] } ?? []),
             ("web.config_file", webConfigFile.map { [$0] } ?? []), ("agent.listen", agentListen), ("agent.max_connections", agentMaxConnections.map { [$0] } ?? []),

@@ -63,6 +63,8 @@ import Testing
               max_connections: 64
             web:
               config_file: /etc/backlogd/web.yml
+            kubernetes:
+              pods_dir: /srv/kubelet/pods
             """)
         // Every key of the table was set to something other than its default…
         let unchanged = SettingsTable.all.filter { $0.value(in: c) == $0.defaultText }.map(\.key)
@@ -84,6 +86,7 @@ import Testing
         #expect(c.agent.listen == [ListenAddress(host: "127.0.0.1", port: 24520), ListenAddress(host: "::1", port: 24520)])
         #expect(c.agent.limits.maxConnections == 64)
         #expect(c.webConfigFile == "/etc/backlogd/web.yml")
+        #expect(c.collection.collector.podsDir == "/srv/kubelet/pods")
         #expect(c.collection.collector.ports.admits(8000) && !c.collection.collector.ports.admits(8081) && !c.collection.collector.ports.admits(22) && c.collection.collector.ports.admits(nil))
     }
 
@@ -98,6 +101,7 @@ import Testing
         ("listen: [\"::1:80\"]\n", 1, "listen: '::1:80' is not HOST:PORT"),
         ("listen: []\n", 1, "listen: at least one address is needed"),
         ("log_level: loud\n", 1, "log_level: 'loud' is not one of"),
+        ("kubernetes:\n  pods_dir: var/log/pods\n", 2, "kubernetes.pods_dir: 'var/log/pods' is not an absolute path"),
         ("http:\n  max_connections: -1\n", 2, "http.max_connections: '-1' is not a whole number"),
         ("http:\n  max_header_bytes: 10\n", 2, "http.max_header_bytes: 10 is out of range"),
         ("interval: 1s\ninterval: 2s\n", 1, "interval: duplicate key"),

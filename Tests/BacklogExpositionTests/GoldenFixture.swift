@@ -41,6 +41,9 @@ enum GoldenFixture {
         first.dropsInWindow = 0
         var hostile = Owner(pid: 5000, comm: "bad\"name\\\n", cmdline: "x", unit: nil, container: nil)
         hostile.holders = [5000]
+        // In a Kubernetes pod (the info series' container and k8s_* labels).
+        hostile.container = String(repeating: "0a1b", count: 16)
+        hostile.pod = KubernetesPod(uid: "1b2c3d4e-aaaa-bbbb-cccc-1234567890ab", namespace: "shop", name: "web-0")
         first.owner = hostile
         first.fdUsage = FdUsage(pid: 5000, comm: "bad", open: 12, limit: nil)
         first.connections = ConnectionStats()

@@ -33,7 +33,7 @@ public enum OnceCollection {
             for await (i, r) in group { readings[i] = r }
         }
         let inodes = Set(readings.values.flatMap { $0.listeners.map(\.inode) })
-        let owners = OwnerSnapshot.resolve(inodes, with: OwnerIndex(), now: 0)
+        let owners = OwnerSnapshot.resolve(inodes, with: OwnerIndex(podsDir: settings.podsDir), now: 0)
         var snapshots: [Snapshot] = []
         for i in namespaces.indices {
             if var r = readings[i] {

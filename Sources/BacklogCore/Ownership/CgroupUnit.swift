@@ -25,10 +25,13 @@ public enum CgroupUnit {
         guard let path = [systemd, v2].compactMap({ $0 }).first(where: { $0 != "/" && !$0.isEmpty }) else { return (nil, nil, nil) }
         let components = path.split(separator: "/").reversed()
         let unit = components.first { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }
-        // Any component, not just the unit: a container running systemd of its own
-        // puts its processes in `…/libpod-<id>.scope/init.scope`.
-        let container = components.lazy.compactMap(Self.container(in:)).first
-        return (unit.map(String.init), container, String(path))
+        return (unit.map(String.init), container(inPath: path), String(path))
+    }
+
+    /// The innermost component of `path` that names a container: any component, not just
+    /// the unit (a container running systemd of its own puts its processes in `…/libpod-<id>.scope/init.scope`).
+    public static func container(inPath path: Substring) -> String? {
+        path.split(separator: "/").reversed().lazy.compactMap(Self.container(in:)).first
     }
 
     /// `docker-<id>.scope`, `cri-containerd-<id>.scope`, `crio-<id>.scope`, `libpod-<id>.scope`

@@ -11,17 +11,21 @@ public struct Owner: Sendable, Hashable, Codable {
     public var container: String?
     /// The cgroup path the unit was taken from (untrusted text, like comm); for JSON and --once.
     public var cgroup: String?
+    /// The Kubernetes pod of that cgroup (its UID; namespace and name where the node's pods directory tells them).
+    public var pod: KubernetesPod?
     /// Processes holding the socket: this one first, then its descendants that hold it
     /// (nginx's workers), whose descriptors are counted for fd_limit_reached.
     public var holders: [Int32] = []
 
-    public init(pid: Int32, comm: String, cmdline: String, unit: String?, container: String?, cgroup: String? = nil) {
+    public init(pid: Int32, comm: String, cmdline: String, unit: String?, container: String?, cgroup: String? = nil,
+                pod: KubernetesPod? = nil) {
         self.pid = pid
         self.comm = comm
         self.cmdline = cmdline
         self.unit = unit
         self.container = container
         self.cgroup = cgroup
+        self.pod = pod
     }
 }
 

@@ -56,8 +56,16 @@ public final class OwnerIndex {
         var attempts: Int
     }
 
-    public init(procRoot: String = "/proc", budget: Double = 0.2, retryAfter: Double = 10) {
+    /// Where the kubelet keeps a directory per pod (`kubernetes.pods_dir`): pod namespaces and names.
+    public var podsDir: String {
+        get { pods.path }
+        set { pods.path = newValue }
+    }
+    private let pods: PodDirectory
+
+    public init(procRoot: String = "/proc", budget: Double = 0.2, retryAfter: Double = 10, podsDir: String = PodDirectory.defaultPath) {
         self.procRoot = procRoot
+        pods = PodDirectory(path: podsDir)
         self.budget = budget
         self.retryAfter = retryAfter
     }
@@ -74,6 +82,11 @@ public final class OwnerIndex {
         for i in inodes {
             if var o = owners[i]?.owner {
                 o.holders = [o.pid] + (holders[i] ?? [])
+                // Looked up each time, not cached with the owner: the kubelet may make the directory later.
+                if let uid = o.pod?.uid, let known = pods.lookup(uid, now: now) {
+                    o.pod?.namespace = known.namespace
+                    o.pod?.name = known.name
+                }
                 out[i] = .success(o)
             } else {
                 out[i] = .failure(UnattributedError(reason: missing[i]?.reason ?? .notFound))
@@ -318,12 +331,15 @@ public final class OwnerIndex {
         let cmdline = (try? ProcFile.read("\(procRoot)/\(pid)/cmdline", limit: 4096)) ?? []
         let cgroup = (try? ProcFile.read("\(procRoot)/\(pid)/cgroup", limit: 1 << 16)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let (unit, container, path) = CgroupUnit.parseWithPath(cgroup)
+        // On cgroup v1 without systemd as PID 1 the pod's path is only in the controllers' lines.
+        let pod = KubernetesPod.locate(inCgroup: cgroup)
         return Owner(
             pid: pid,
             comm: comm,
             cmdline: String(decoding: cmdline.split(separator: 0, omittingEmptySubsequences: false)
                 .joined(separator: [0x20]).reversed().drop { $0 == 0x20 }.reversed(), as: UTF8.self),
-            unit: unit, container: container, cgroup: path)
+            unit: unit, container: container ?? pod.flatMap { CgroupUnit.container(inPath: $0.path) }, cgroup: path ?? pod.map { String($0.path) },
+            pod: pod.map { KubernetesPod(uid: $0.uid) })
     }
 }
 

@@ -151,6 +151,15 @@ extension Setting {
         }, show: { $0[keyPath: path] ?? "none" })
     }
 
+    /// An absolute directory path with a default (not checked for existence: it may appear later).
+    static func directory(_ key: String, flag: String, _ path: WritableKeyPath<DaemonConfig, String> & Sendable, _ about: String) -> Setting {
+        Setting(key: key, flag: flag, valueName: "dir", about: about, isList: false, read: { texts, c throws(SettingError) in
+            let s = try one(texts)
+            guard s.hasPrefix("/"), !s.utf8.contains(0) else { throw SettingError("\(quote(s)) is not an absolute path") }
+            c[keyPath: path] = s
+        }, show: { $0[keyPath: path] })
+    }
+
     static func logLevel(_ about: String) -> Setting {
         Setting(key: "log_level", flag: "log-level", valueName: "level", about: about, isList: false, read: { texts, c throws(SettingError) in
             let s = try one(texts)

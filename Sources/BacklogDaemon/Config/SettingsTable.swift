@@ -50,6 +50,8 @@ public enum SettingsTable {
                  "half_open_growing from this many half-open handshakes"),
         .integer("thresholds.deferred_min", flag: "deferred-min", \.collection.collector.thresholds.deferredMin, in: 1...1_000_000,
                  "deferred_accept_holds from this many TCP_DEFER_ACCEPT holds"),
+        .directory("kubernetes.pods_dir", flag: "kubernetes.pods-dir", \.collection.collector.podsDir,
+                   "The kubelet's pods directory (<namespace>_<name>_<uid>/ per pod): namespace and name of a pod whose cgroup owns a listener"),
         .integer("http.max_connections", flag: "max-connections", \.http.maxConnections, in: 1...1_000_000,
                  "Most HTTP connections open at once; at the cap the longest idle one makes room"),
         .duration("http.idle_timeout", flag: "idle-timeout", \.http.idleTimeout, in: 0.1...3600,

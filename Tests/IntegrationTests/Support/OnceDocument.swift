@@ -29,6 +29,13 @@ struct OnceDocument: Decodable {
         var unit: String?
         var container: String?
         var cgroup: String?
+        var pod: Pod?
+    }
+
+    struct Pod: Decodable, Equatable {
+        var uid: String
+        var namespace: String?
+        var name: String?
     }
 
     struct Listener: Decodable {

@@ -43,6 +43,11 @@ extension Harness {
             if let unit { check(unit.hasSuffix(".service") || unit.hasSuffix(".scope"), "unit \(unit)") }
             if let container { check(container.allSatisfy(\.isHexDigit), "container \(container)") }
             check(unit == nil || path != nil, "a unit without a path")
+            // The pod UID, from any line: 32 hex digits, dashed or not, and a path it came from.
+            if let pod = KubernetesPod.locate(inCgroup: String(decoding: bytes, as: UTF8.self)) {
+                check(pod.uid.filter { $0 != "-" }.count == 32 && pod.uid.allSatisfy { $0 == "-" || $0.isHexDigit }, "uid \(pod.uid)")
+                check(pod.path.contains("kubepods"), "a pod outside kubepods: \(pod.path)")
+            }
         },
         // The config file as ConfigLoader hands it over: UTF-8 text, any content.
         Harness(name: "config") { bytes in

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// Listeners of processes in Kubernetes pods' cgroups, made for real in this
+/// hybrid host's hierarchies in the layouts the kubelet makes (systemd driver on
+/// cgroup v2, cgroupfs driver on cgroup v1 — in the name=systemd hierarchy and in
+/// a controller's only), and a pods directory written as the kubelet writes it.
+@Suite(.serialized) struct KubernetesAttributionTests {
+    struct Layout {
+        var name: String
+        var port: UInt16
+        var uid: String
+        var container: String
+        /// The pod's cgroup directories, outermost first; the container's is the last.
+        var cgroups: [String]
+    }
+
+    static func layouts() -> [Layout] {
+        func uid() -> String { UUID().uuidString.lowercased() }
+        func id() -> String { (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined() }
+        let (a, b, c) = (uid(), uid(), uid())
+        let (ia, ib, ic) = (id(), id(), id())
+        let underscored = a.replacingOccurrences(of: "-", with: "_")
+        return [
+            // systemd driver, cgroup v2 (the unified hierarchy; name=systemd stays at the root).
+            Layout(name: "bdpod1", port: 7081, uid: a, container: ia, cgroups: [
+                "/sys/fs/cgroup/unified/kubepods.slice", "/sys/fs/cgroup/unified/kubepods.slice/kubepods-burstable.slice",
+                "/sys/fs/cgroup/unified/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod\(underscored).slice",
+                "/sys/fs/cgroup/unified/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod\(underscored).slice/cri-containerd-\(ia).scope",
+            ]),
+            // cgroupfs driver, cgroup v1, the name=systemd hierarchy.
+            Layout(name: "bdpod2", port: 7082, uid: b, container: ib, cgroups: [
+                "/sys/fs/cgroup/systemd/kubepods", "/sys/fs/cgroup/systemd/kubepods/besteffort",
+                "/sys/fs/cgroup/systemd/kubepods/besteffort/pod\(b)", "/sys/fs/cgroup/systemd/kubepods/besteffort/pod\(b)/\(ib)",
+            ]),
+            // cgroupfs driver, cgroup v1, a Guaranteed pod in the pids controller's hierarchy only.
+            Layout(name: "bdpod3", port: 7083, uid: c, container: ic, cgroups: [
+                "/sys/fs/cgroup/pids/kubepods", "/sys/fs/cgroup/pids/kubepods/pod\(c)", "/sys/fs/cgroup/pids/kubepods/pod\(c)/\(ic)",
+            ]),
+        ]
+    }
+
+    @Test func podsAreAttributedByNamespaceAndName() throws {
+        try withNamespace { ns in
+            let dir = temporaryPath("pods")
+            let pods = "\(dir)/pods"
+            try FileManager.default.createDirectory(atPath: pods, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let layouts = Self.layouts()
+            for l in layouts {
+                try #require(FileManager.default.fileExists(atPath: URL(fileURLWithPath: l.cgroups[0]).deletingLastPathComponent().path + "/cgroup.procs"),
+                             "no cgroup hierarchy at \(l.cgroups[0])")
+            }
+            var processes: [BackgroundProcess] = []
+            var made: [String] = []
+            defer {
+                for p in processes { p.stop() }
+                // Innermost first; a hierarchy's shared parents (kubepods) go once empty.
+                for path in made.reversed() { rmdir(path) }
+            }
+            for l in layouts {
+                let p = try OwnershipTests.listenerProcess(l.name, port: l.port, in: ns, dir: dir)
+                processes.append(p)
+                for path in l.cgroups where !FileManager.default.fileExists(atPath: path) {
+                    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                    made.append(path)
+                }
+                try "\(p.pid)\n".write(toFile: "\(l.cgroups.last!)/cgroup.procs", atomically: false, encoding: .utf8)
+            }
+            // The kubelet's log directories: <namespace>_<name>_<uid>; the third pod's comes later.
+            try FileManager.default.createDirectory(atPath: "\(pods)/shop_web-0_\(layouts[0].uid)", withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(atPath: "\(pods)/kube-system_coredns-5d78c9869d-x7x2k_\(layouts[1].uid)", withIntermediateDirectories: false)
+            // Not a pod directory: ignored.
+            try FileManager.default.createDirectory(atPath: "\(pods)/no_uid_here", withIntermediateDirectories: false)
+
+            let args = StuckConnectionScenarioTests.fastDaemon + ["--kubernetes.pods-dir", pods]
+            let daemon = try startDaemon(in: ns, args)
+            defer { daemon.stop() }
+            func info(_ l: Layout, namespace: String, name: String) throws -> Bool {
+                MetricsText.value(try scrape(ns).text, "backlogd_listener_info", [
+                    "port": "\(l.port)", "process": l.name, "container": l.container,
+                    "k8s_namespace_name": namespace, "k8s_pod_name": name, "k8s_pod_uid": l.uid,
+                ]) == 1
+            }
+            do {
+                try waitUntil("the pods' listeners to be attributed") {
+                    try info(layouts[0], namespace: "shop", name: "web-0")
+                        && info(layouts[1], namespace: "kube-system", name: "coredns-5d78c9869d-x7x2k")
+                        && info(layouts[2], namespace: "", name: "")
+                }
+            } catch {
+                let lines = try scrape(ns).text.split(separator: "\n").filter { $0.hasPrefix("backlogd_listener_info{") }
+                Issue.record("\(error); the info series: \(lines.joined(separator: "\n"))")
+                throw error
+            }
+            // The unit is the container's scope where the systemd driver names one.
+            let text = try scrape(ns).text
+            #expect(text.contains("port=\"7081\",socket=\"0\",process=\"bdpod1\",unit=\"cri-containerd-\(layouts[0].container).scope\""))
+            // Not in a pod: the labels are there, empty.
+            #expect(MetricsText.value(text, "backlogd_listener_info", ["port": "24519", "container": "", "k8s_pod_uid": "", "k8s_namespace_name": ""]) == 1)
+
+            // The kubelet makes the third pod's directory later: looked up again (at most every 10 s).
+            try FileManager.default.createDirectory(atPath: "\(pods)/payments_api-7f9c_\(layouts[2].uid)", withIntermediateDirectories: false)
+            try waitUntil("the third pod to be named") { try info(layouts[2], namespace: "payments", name: "api-7f9c") }
+
+            let doc = try OnceDocument.decode(try scrape(ns, "/snapshot").text)
+            #expect(doc.listener(port: 7081)?.owner?.pod == .init(uid: layouts[0].uid, namespace: "shop", name: "web-0"))
+            #expect(doc.listener(port: 7082)?.owner?.container == layouts[1].container)
+            // --once, which reads the pods directory once.
+            let once = try ns.exec([backlogdPath(), "--once", "--window", "0", "--kubernetes.pods-dir", pods]).stdout
+            #expect(once.contains("bdpod2[\(processes[1].pid)] pod kube-system/coredns-5d78c9869d-x7x2k"), "\(once)")
+        }
+    }
+}
