@@ -8,12 +8,9 @@ final class PrometheusServer: @unchecked Sendable {
     let dir: String
     private let ns: NetNamespace
 
-    init(in ns: NetNamespace, scrapeConfig: String = "") throws {
-        self.ns = ns
-        dir = temporaryPath("prometheus")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    convenience init(in ns: NetNamespace, scrapeConfig: String = "") throws {
         let extra = scrapeConfig.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n")
-        try """
+        try self.init(in: ns, config: { _ in """
             global:
               scrape_interval: 1s
             scrape_configs:
@@ -22,11 +19,19 @@ final class PrometheusServer: @unchecked Sendable {
                   - targets: ["127.0.0.1:24519"]
             \(extra)
 
-            """.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
+            """ })
+    }
+
+    /// `config`: the whole prometheus.yml, given the server's own directory (for rule and file_sd files).
+    init(in ns: NetNamespace, arguments: [String] = [], config: (String) throws -> String) throws {
+        self.ns = ns
+        dir = temporaryPath("prometheus")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try config(dir).write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
         process = try BackgroundProcess([
             "prometheus", "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/data",
             "--web.listen-address=127.0.0.1:9090",
-        ], in: ns)
+        ] + arguments, in: ns)
     }
 
     /// An instant query's result; empty until Prometheus answers. Throws if it exited.
