@@ -67,6 +67,7 @@ struct Routes {
         case "/metrics":
             return served.hasMetrics(AcceptFormat.negotiate(headers["Accept"]), gzip: AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]))
         case "/snapshot": return served.hasJSON
+        case "/": return served.hasStatusPage
         default: return true
         }
     }
@@ -80,7 +81,8 @@ struct Routes {
             return .text(.methodNotAllowed, "only GET and HEAD", headers: [("Allow", "GET, HEAD")])
         }
         switch path {
-        case "/": return Reply(status: .ok, contentType: "text/html; charset=utf-8", body: store.indexPage)
+        // The status page once there is a snapshot; before it, the list of paths.
+        case "/": return Reply(status: .ok, contentType: "text/html; charset=utf-8", body: served?.statusPage ?? store.indexPage)
         case "/healthz": return health()
         default: break
         }

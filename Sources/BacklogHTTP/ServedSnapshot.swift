@@ -23,6 +23,7 @@ public final class ServedSnapshot: Sendable {
     private struct Bodies {
         var metrics: [BodyKey: MetricsBody] = [:]
         var json: ByteBuffer?
+        var status: ByteBuffer?
     }
     private let bodies = Mutex(Bodies())
 
@@ -54,6 +55,18 @@ public final class ServedSnapshot: Sendable {
     }
 
     var hasJSON: Bool { bodies.withLock { $0.json != nil } }
+
+    var hasStatusPage: Bool { bodies.withLock { $0.status != nil } }
+
+    /// `/`: the status page (StatusPage), at most `StatusPage.maxRows` listeners.
+    var statusPage: ByteBuffer {
+        if let p = bodies.withLock({ $0.status }) { return p }
+        let p = ByteBuffer(string: StatusPage.render(publication, version: version))
+        return bodies.withLock { b in
+            if b.status == nil { b.status = p }
+            return b.status!
+        }
+    }
 
     public var json: ByteBuffer {
         if let j = bodies.withLock({ $0.json }) { return j }
