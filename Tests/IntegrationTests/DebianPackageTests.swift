@@ -23,7 +23,7 @@ import Testing
         }
         let files = try run(["dpkg-deb", "--contents", deb]).stdout
         for path in ["./usr/bin/backlogd", "./lib/systemd/system/backlogd.service", "./usr/lib/sysusers.d/backlogd.conf",
-                     "./etc/backlogd/config.yaml", "./usr/share/backlogd/alerts.yml",
+                     "./etc/backlogd/config.yaml", "./usr/share/backlogd/alerts.yml", "./usr/share/backlogd/dashboard.json",
                      "./usr/share/doc/backlogd/examples/all-namespaces.conf", "./usr/share/doc/backlogd/copyright"] {
             #expect(files.contains(" \(path)\n"), "the package lacks \(path)")
         }
