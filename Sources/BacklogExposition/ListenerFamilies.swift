@@ -24,7 +24,7 @@ struct ListenerFamily: Sendable {
     var always: Bool { ListenerFamilies.alwaysWritten.contains(name) }
 
     /// Label text after the listener's labels on line `i`: `,kind="new"`, `,` + `info` or nothing.
-    func suffix(info: [UInt8], line i: Int, into w: inout ByteWriter) {
+    func suffix(info: ListenerFamilies.Info?, line i: Int, into w: inout ByteWriter) {
         switch extra {
         case .none: break
         case .kinds:
@@ -32,7 +32,7 @@ struct ListenerFamily: Sendable {
             w.appendLabel("kind", SynRecvKind.allCases[i].rawValue)
         case .owner:
             w.append(byte: 0x2C)
-            w.append(info)
+            info?.write(into: &w)
         }
     }
 }
@@ -46,14 +46,36 @@ enum ListenerFamilies {
         return w.bytes
     }
 
-    /// The info series' own labels: `pid="…",container="…",k8s_namespace_name="…",k8s_pod_name="…",k8s_pod_uid="…"`,
-    /// always all of them, empty where they do not apply (CONTRACT).
-    static func infoLabels(_ o: Owner?) -> [UInt8] {
-        var w = ByteWriter(capacity: 64)
-        w.appendLabels([("pid", o.map { String($0.pid) } ?? ""), ("container", o?.container ?? ""),
-                        ("k8s_namespace_name", o?.pod?.namespace ?? ""), ("k8s_pod_name", o?.pod?.name ?? ""),
-                        ("k8s_pod_uid", o?.pod?.uid ?? "")])
-        return w.bytes
+    /// The info series' own labels of one listener: its owner's pid, container and pod.
+    struct Info: Sendable {
+        let pid: Int32?
+        let container: String?
+        let pod: KubernetesPod?
+
+        init(_ o: Owner?) {
+            pid = o?.pid
+            container = o?.container
+            pod = o?.pod
+        }
+
+        /// For the chunk's signature: the pid alone unless there is a container or pod (most listeners).
+        var signature: UInt64 {
+            let p = UInt64(bitPattern: Int64(pid ?? -1))
+            guard container != nil || pod != nil else { return p }
+            var h = Hasher()
+            h.combine(p)
+            h.combine(container)
+            h.combine(pod)
+            return UInt64(bitPattern: Int64(h.finalize()))
+        }
+
+        /// `pid="…",container="…",k8s_namespace_name="…",k8s_pod_name="…",k8s_pod_uid="…"`:
+        /// always all of them, empty where they do not apply (CONTRACT).
+        func write(into w: inout ByteWriter) {
+            w.appendLabels([("pid", pid.map { String($0) } ?? ""), ("container", container ?? ""),
+                            ("k8s_namespace_name", pod?.namespace ?? ""), ("k8s_pod_name", pod?.name ?? ""),
+                            ("k8s_pod_uid", pod?.uid ?? "")])
+        }
     }
 
     static let alwaysWritten: Set<String> = [

@@ -30,8 +30,9 @@ public struct MetricsLayout: Sendable {
     public private(set) var parts: [Part] = []
     private let families: [ListenerFamily]
     private var labels: [[UInt8]] = []
-    /// The info series' labels after the listener's (`pid`, `container`, `k8s_*`), per listener.
-    private var infos: [[UInt8]] = []
+    /// What the info series adds to the listener's labels (`pid`, `container`, `k8s_*`), per listener;
+    /// written only for chunks that are rendered.
+    private var infos: [ListenerFamilies.Info] = []
     /// values[listener * stride + offsets[family] + line], nil where the listener has no
     /// line in that family: read once per listener here, not once per family and line.
     private var values: [SampleValue?] = []
@@ -69,7 +70,7 @@ public struct MetricsLayout: Sendable {
                 // The same labels twice would be the same series twice: the first is kept
                 // (the collector's socket index makes them unique; this is a guard).
                 guard unique.insert(e.id).inserted else { continue }
-                if owners { infos.append(ListenerFamilies.infoLabels(l.owner)) }
+                if owners { infos.append(ListenerFamilies.Info(l.owner)) }
                 labels.append(e.text)
                 ids.append(e.id)
                 ends.append(e.endsChunk)
@@ -112,7 +113,7 @@ public struct MetricsLayout: Sendable {
                 guard values[at] != nil else { continue }
                 members.append(Int32(i))
                 signature.add(ids[i])
-                if case .owner = f.extra { signature.add(ByteKey.word(infos[i])) }
+                if case .owner = f.extra { signature.add(infos[i].signature) }
                 for line in 0..<lines { signature.add(values[at + line]!) }
                 if ends[i] || members.count == Self.maxChunk { close() }
             }
@@ -138,7 +139,7 @@ public struct MetricsLayout: Sendable {
                 w.append(f.name)
                 w.append(byte: 0x7B)
                 w.append(labels[i])
-                f.suffix(info: f.extra == .owner ? infos[i] : [], line: line, into: &w)
+                f.suffix(info: f.extra == .owner ? infos[i] : nil, line: line, into: &w)
                 w.append(byte: 0x7D)
                 w.append(byte: 0x20)
                 w.append(values[i * stride + offsets[c.family] + line]!)
