@@ -2,9 +2,9 @@ import Foundation
 import Testing
 
 /// Listeners of processes in Kubernetes pods' cgroups, made for real in this
-/// hybrid host's hierarchies in the layouts the kubelet makes (systemd driver on
-/// cgroup v2, cgroupfs driver on cgroup v1 — in the name=systemd hierarchy and in
-/// a controller's only), and a pods directory written as the kubelet writes it.
+/// hybrid host's hierarchies in the layouts the kubelet makes (systemd and cgroupfs
+/// drivers, each on cgroup v2 and on v1 — the name=systemd hierarchy, and a
+/// controller's alone), and a pods directory written as the kubelet writes it.
 @Suite(.serialized) struct KubernetesAttributionTests {
     struct Layout {
         var name: String
@@ -18,9 +18,10 @@ import Testing
     static func layouts() -> [Layout] {
         func uid() -> String { UUID().uuidString.lowercased() }
         func id() -> String { (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined() }
-        let (a, b, c) = (uid(), uid(), uid())
-        let (ia, ib, ic) = (id(), id(), id())
+        let (a, b, c, d, e) = (uid(), uid(), uid(), uid(), uid())
+        let (ia, ib, ic, id4, ie) = (id(), id(), id(), id(), id())
         let underscored = a.replacingOccurrences(of: "-", with: "_")
+        let underscoredE = e.replacingOccurrences(of: "-", with: "_")
         return [
             // systemd driver, cgroup v2 (the unified hierarchy; name=systemd stays at the root).
             Layout(name: "bdpod1", port: 7081, uid: a, container: ia, cgroups: [
@@ -36,6 +37,16 @@ import Testing
             // cgroupfs driver, cgroup v1, a Guaranteed pod in the pids controller's hierarchy only.
             Layout(name: "bdpod3", port: 7083, uid: c, container: ic, cgroups: [
                 "/sys/fs/cgroup/pids/kubepods", "/sys/fs/cgroup/pids/kubepods/pod\(c)", "/sys/fs/cgroup/pids/kubepods/pod\(c)/\(ic)",
+            ]),
+            // cgroupfs driver, cgroup v2.
+            Layout(name: "bdpod4", port: 7084, uid: d, container: id4, cgroups: [
+                "/sys/fs/cgroup/unified/kubepods", "/sys/fs/cgroup/unified/kubepods/burstable",
+                "/sys/fs/cgroup/unified/kubepods/burstable/pod\(d)", "/sys/fs/cgroup/unified/kubepods/burstable/pod\(d)/\(id4)",
+            ]),
+            // systemd driver, cgroup v1 (the name=systemd hierarchy), a Guaranteed pod.
+            Layout(name: "bdpod5", port: 7085, uid: e, container: ie, cgroups: [
+                "/sys/fs/cgroup/systemd/kubepods.slice", "/sys/fs/cgroup/systemd/kubepods.slice/kubepods-pod\(underscoredE).slice",
+                "/sys/fs/cgroup/systemd/kubepods.slice/kubepods-pod\(underscoredE).slice/cri-containerd-\(ie).scope",
             ]),
         ]
     }
@@ -87,6 +98,7 @@ import Testing
                     try info(layouts[0], namespace: "shop", name: "web-0")
                         && info(layouts[1], namespace: "kube-system", name: "coredns-5d78c9869d-x7x2k")
                         && info(layouts[2], namespace: "", name: "")
+                        && info(layouts[3], namespace: "", name: "") && info(layouts[4], namespace: "", name: "")
                 }
             } catch {
                 let lines = try scrape(ns).text.split(separator: "\n").filter { $0.hasPrefix("backlogd_listener_info{") }
