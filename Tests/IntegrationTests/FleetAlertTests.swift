@@ -46,7 +46,8 @@ import Glibc
             hosts.append(h)
             try Self.link(mon, h, i)
             servers.append(try NginxServer(in: h, port: 8080, backlog: 511, body: "host\(i)"))
-            daemons.append(try startDaemon(in: h, ["--listen", "127.0.0.1:24519", "--listen", "10.201.\(i).2:24519"]))
+            // Loopback (the harness's) and the address Prometheus scrapes.
+            daemons.append(try startDaemon(in: h, ["--listen", "10.201.\(i).2:24519"]))
         }
 
         let alertmanager = try AlertmanagerServer(in: mon)

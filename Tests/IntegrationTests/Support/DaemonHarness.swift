@@ -11,8 +11,7 @@ import Glibc
 func startDaemon(in ns: NetNamespace, port: UInt16 = 24519, _ args: [String] = [],
                  environment: [String: String] = [:], wrapper: [String] = [], ready: [String: String] = [:],
                  readyCheck: ((NetNamespace) -> Bool)? = nil) throws -> BackgroundProcess {
-    // Its own --listen (an address beside loopback) or a config file's: the check still asks 127.0.0.1.
-    let listenArgs = args.contains("--config") || args.contains("--listen") ? [] : ["--listen", "127.0.0.1:\(port)"]
+    let listenArgs = args.contains("--config") ? [] : ["--listen", "127.0.0.1:\(port)"]
     let daemon = try BackgroundProcess(wrapper + [backlogdPath()] + listenArgs + args, in: ns, environment: environment)
     do {
         try waitUntil("backlogd to serve /healthz") {
