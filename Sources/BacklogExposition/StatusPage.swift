@@ -32,29 +32,26 @@ public enum StatusPage {
             out += "</ul>\n"
         }
 
-        // Listeners with a warning or critical finding first, then the fullest.
-        var byInode: [String: [Finding]] = [:]
+        // Listeners with a warning or critical finding first, then the fullest (each namespace's order kept).
+        struct Key: Hashable {
+            let netns: String
+            let inode: UInt32
+        }
+        var found: [Key: [Finding]] = [:]
         for s in p.snapshots {
             for f in s.findings where f.severity != .info {
-                if let l = f.listener { byInode[s.netns + "/\(l.inode)", default: []].append(f) }
+                if let l = f.listener { found[Key(netns: s.netns, inode: l.inode), default: []].append(f) }
             }
         }
-        let rows = p.snapshots.flatMap { s in s.listenersFullestFirst.map { (s, $0) } }
-            .enumerated()
-            .sorted { a, b in
-                let fa = byInode[a.element.0.netns + "/\(a.element.1.inode)"] != nil
-                let fb = byInode[b.element.0.netns + "/\(b.element.1.inode)"] != nil
-                return fa != fb ? fa : a.offset < b.offset
-            }
-            .map(\.element)
+        let all = p.snapshots.flatMap { s in s.listenersFullestFirst.map { (s, $0, found[Key(netns: s.netns, inode: $0.inode)] ?? []) } }
+        let rows = all.filter { !$0.2.isEmpty } + all.filter { $0.2.isEmpty }
         out += """
             <table id="listeners"><thead><tr><th>netns</th><th>proto</th><th>address</th><th>fill</th>\
             <th>queue</th><th>max</th><th>peak</th><th>drops</th><th>process</th><th>findings</th></tr></thead>
             <tbody>
 
             """
-        for (s, l) in rows.prefix(maxRows) {
-            let found = byInode[s.netns + "/\(l.inode)"] ?? []
+        for (s, l, its) in rows.prefix(maxRows) {
             let state = l.isFull ? "full" : l.queuePeak > l.queueMax ? "was-full" : "ok"
             let percent = l.queueMax == 0 ? (l.queueLength > 0 ? 100 : 0) : min(100, Int((l.fill * 100).rounded()))
             out += "<tr class=\"\(state)\" data-state=\"\(state)\" data-netns=\"\(text(s.netns))\" data-port=\"\(l.port.map(String.init) ?? "")\">"
@@ -62,7 +59,7 @@ public enum StatusPage {
             out += "<td class=\"fill\"><div class=\"bar\"><div style=\"width:\(percent)%\"></div></div>\(TableRenderer.fillText(l))</td>"
             out += "<td>\(l.queueLength)</td><td>\(l.queueMax)</td><td>\(l.queuePeak)</td><td>\(text(TableRenderer.dropsText(l, window: s.windowSeconds)))</td>"
             out += "<td class=\"process\">\(l.owner.map { text($0.comm) + " [\($0.pid)]" } ?? "")</td>"
-            out += "<td>\(found.map { "<span class=\"\($0.severity.rawValue)\" title=\"\(text($0.message))\">\(text($0.kind))</span>" }.joined(separator: " "))</td></tr>\n"
+            out += "<td>\(its.map { "<span class=\"\($0.severity.rawValue)\" title=\"\(text($0.message))\">\(text($0.kind))</span>" }.joined(separator: " "))</td></tr>\n"
         }
         out += "</tbody></table>\n"
         if rows.count > maxRows {

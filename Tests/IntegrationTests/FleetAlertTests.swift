@@ -10,14 +10,10 @@ import Glibc
 /// Alertmanager notifying a webhook. One host's nginx is stopped under client
 /// traffic: the not-accepting alert arrives for that host only, and resolves.
 @Suite(.serialized) struct FleetAlertTests {
-    static var configDir: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../config").standardized.path
-    }
-
     /// The shipped rules with every `for:` set to `duration` (README, "Alerts and
     /// dashboard"): the shipped values are for people on call, not for a test.
     static func rules(for duration: String) throws -> String {
-        let text = try String(contentsOfFile: "\(configDir)/alerts.yml", encoding: .utf8)
+        let text = try String(contentsOfFile: "\(AlertRulesTests.configDir)/alerts.yml", encoding: .utf8)
         return text.replacingOccurrences(of: #"(?m)^(\s+)for: \S+$"#, with: "$1for: \(duration)", options: .regularExpression)
     }
 

@@ -8,9 +8,7 @@ import Testing
 /// daemon's flags, PodMonitor selector and port against the DaemonSet, COPY
 /// sources tracked by git, the entrypoint the product built, EXPOSE the port.
 @Suite struct KubernetesManifestTests {
-    static var repo: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
-    }
+    static var repo: String { DebianPackage.repoRoot }
 
     @Test func manifestsAndContainerfileHoldTogether() throws {
         let r = try run(["/usr/bin/python3", "\(Self.repo)/Tests/Scripts/validate_kubernetes.py", Self.repo], check: false)

@@ -6,9 +6,7 @@ import Testing
 /// listener, each asked of a real Prometheus: a query that returns nothing while a
 /// host is hung is a broken panel.
 enum DashboardQueries {
-    static var repo: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../..").standardized.path
-    }
+    static var repo: String { DebianPackage.repoRoot }
 
     /// (panel title, refId, expanded query) of every target.
     static func expanded(job: String, instance: String, netns: String, port: String) throws -> [(title: String, refId: String, expr: String)] {
