@@ -13,7 +13,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
@@ -38,18 +37,15 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // libxcrypt from the system (Debian libcrypt-dev, with libc6-dev): crypt_r verifies bcrypt hashes.
         .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
-        // The HTTP endpoint: serves the latest published snapshot, never collects.
+        // The HTTP endpoint: serves the latest published snapshot, never collects. No TLS
+        // library: the web-config gate (TLS, basic auth) is BacklogWeb's, given to it by the daemon.
         .target(
             name: "BacklogHTTP",
             dependencies: [
-                "BacklogCore", "BacklogExposition", "CZlib", "CCrypt",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                "BacklogCore", "BacklogExposition", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -62,6 +58,22 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The web-config file (exporter-toolkit's format) and what it turns on: TLS (swift-nio-ssl,
+        // the build's one BoringSSL), basic auth (bcrypt by libxcrypt), headers, a rate limit.
+        // Only the daemon and BacklogWebTests link it, so the fuzz build compiles no BoringSSL.
+        .target(
+            name: "BacklogWeb",
+            dependencies: [
+                "BacklogCore", "BacklogHTTP", "BacklogDaemon", "CCrypt",
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "backlogd",
             dependencies: [
@@ -69,6 +81,7 @@ let package = Package(
                 "BacklogExposition",
                 "BacklogHTTP",
                 "BacklogDaemon",
+                "BacklogWeb",
                 "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,6 +109,13 @@ let package = Package(
         // Golden/ holds the committed expositions the tests compare with (read by path).
         .testTarget(name: "BacklogExpositionTests", dependencies: ["BacklogExposition"], exclude: ["Golden"]),
         .testTarget(name: "BacklogDaemonTests", dependencies: ["BacklogDaemon", "BacklogCore"]),
+        .testTarget(
+            name: "BacklogWebTests",
+            dependencies: [
+                "BacklogWeb", "BacklogHTTP", "BacklogDaemon",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "BacklogHTTPTests",
             dependencies: [

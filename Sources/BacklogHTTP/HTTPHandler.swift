@@ -75,11 +75,12 @@ final class HTTPHandler: ChannelInboundHandler {
         }
         let close = !head.isKeepAlive
         // The rate limit and basic auth first; every path (/healthz and /probe too) passes them.
-        routes.gates.current.check(head, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+        routes.gates.current.check(head, on: context.eventLoop, counters: routes.gates.counters).assumeIsolated().whenComplete { [self] result in
             guard context.channel.isActive else { return }
             switch result {
             case .success(.pass): route(context: context, head: head, close: close)
-            case .success(.refuse(let reply)): respond(context: context, head: head, reply: reply, close: close)
+            case .success(.refuse(let status, let text, let headers)):
+                respond(context: context, head: head, reply: .text(status, text, headers: headers), close: close)
             case .failure: respond(context: context, head: head, reply: .text(.serviceUnavailable, "shutting down"), close: true)
             }
         }

@@ -30,7 +30,7 @@ struct HeaderItem {
 }
 
 extension Substring {
-    var trimmingSpaces: Substring {
+    package var trimmingSpaces: Substring {
         var s = self
         while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
         while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }

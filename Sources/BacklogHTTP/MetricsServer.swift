@@ -31,11 +31,11 @@ public final class MetricsServer: Sendable {
         limits.withLock { $0 = new }
     }
 
-    /// The web config's authentication, headers and rate limit: from the next request on
-    /// (on every connection); remembered passwords are forgotten. Its TLS context
-    /// (certificates as read with the file) serves connections accepted from now on.
-    public func update(web: WebSettings) {
-        gates.replace(web)
+    /// The web config's gate (BacklogWeb's WebGate): its authentication, headers and
+    /// rate limit apply from the next request on (on every connection); its TLS
+    /// context serves connections accepted from now on.
+    package func update(gate: any RequestGate) {
+        gates.replace(gate)
     }
 
     /// Binds what is not bound yet and closes what is no longer wanted. If any new
@@ -89,14 +89,10 @@ public final class MetricsServer: Sendable {
                 let routes = Routes(store: store, limits: limits, connections: registry, gates: gates)
                 let cap = min(limits.maxConnections, fdBudget.connectionsAllowed(open: registry.count))
                 guard registry.register(channel, cap: cap) else { return channel.close() }
-                let tls = gates.current.tls
+                let gate = gates.current
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    if let tls {
-                        try sync.addHandler(tls.makeHandler())
-                        try sync.addHandler(TLSHandshakeGuard(timeout: limits.readTimeout, allowedSANs: tls.settings.allowedSANs,
-                                                              counters: gates.counters))
-                    }
+                    try gate.addConnectionHandlers(to: sync, readTimeout: limits.readTimeout, counters: gates.counters)
                     try sync.addHandler(RequestHeadGuard(limits: limits))
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
                     try sync.addHandler(HTTPHandler(routes: routes, pool: pool))

@@ -94,8 +94,8 @@ struct Routes {
         let counts = connections.counts
         let agent = store.agent.families
         let gate = gates.current
-        let auth = gate.settings.users.isEmpty && gate.tls == nil ? nil : gate.counters
-        let tls = gate.tls != nil
+        let auth = gate.guardsAccess ? gates.counters : nil
+        let tls = gate.servesTLS
         let format = AcceptFormat.negotiate(headers["Accept"])
         let vary = ("Vary", "Accept, Accept-Encoding")
         if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metrics(format, gzip: true),

@@ -2,6 +2,7 @@ import ArgumentParser
 import BacklogCore
 import BacklogDaemon
 import BacklogExposition
+import BacklogWeb
 import Logging
 #if canImport(Glibc)
 import Glibc

@@ -6,6 +6,7 @@ import Musl
 import BacklogCore
 import BacklogDaemon
 import BacklogHTTP
+import BacklogWeb
 import Dispatch
 import Logging
 import Synchronization
@@ -66,7 +67,7 @@ final class Daemon: Sendable {
         let server = MetricsServer(store: store, limits: limits(config))
         if let path = config.webConfigFile {
             do {
-                server.update(web: try WebConfigFile.load(path))
+                server.update(gate: WebGate(try WebConfigFile.load(path)))
             } catch {
                 logger.critical("cannot read the web config", metadata: ["error": "\(error)"])
                 loop.stop()
@@ -162,7 +163,7 @@ final class Daemon: Sendable {
             return
         }
         server.update(limits: limits(new))
-        server.update(web: web)
+        server.update(gate: WebGate(web))
         agent.update(limits: agentLimits(new))
         loop.update(new.collection)
         logLevel.current = new.logLevel

@@ -33,7 +33,7 @@ public enum ConfigFile {
     }
 
     /// The line of a key (`listen`, `agent.listen`) in the file, if it is there.
-    static func line(of key: String?, in top: Node.Mapping) -> Int? {
+    package static func line(of key: String?, in top: Node.Mapping) -> Int? {
         guard let key else { return nil }
         let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
         guard let (k, v) = top.first(where: { $0.key.string == parts[0] }) else { return nil }
@@ -43,7 +43,7 @@ public enum ConfigFile {
 
     /// The top-level mapping of a YAML file (this one, or the web config); nil when
     /// the file is empty or only comments. Errors name the line.
-    static func document(_ text: String) throws(ConfigError) -> Node.Mapping? {
+    package static func document(_ text: String) throws(ConfigError) -> Node.Mapping? {
         try YAMLShapeGuard.check(text)
         let root: Node?
         do {
@@ -60,7 +60,7 @@ public enum ConfigFile {
     }
 
     /// Keys of a mapping with their values, rejecting non-string and duplicate keys.
-    static func pairs(_ m: Node.Mapping, prefix: String) throws(ConfigError) -> [(String, Node, Int?)] {
+    package static func pairs(_ m: Node.Mapping, prefix: String) throws(ConfigError) -> [(String, Node, Int?)] {
         var seen = Set<String>()
         var out: [(String, Node, Int?)] = []
         for (k, v) in m {
@@ -74,18 +74,18 @@ public enum ConfigFile {
         return out
     }
 
-    static func unknown(_ key: String, line: Int?) -> ConfigError {
+    package static func unknown(_ key: String, line: Int?) -> ConfigError {
         ConfigError(key: key, line: line, "unknown key")
     }
 
-    static func line(_ node: Node) -> Int? { node.mark?.line }
+    package static func line(_ node: Node) -> Int? { node.mark?.line }
 
-    static func mapping(_ node: Node, key: String) throws(ConfigError) -> Node.Mapping {
+    package static func mapping(_ node: Node, key: String) throws(ConfigError) -> Node.Mapping {
         guard let m = node.mapping else { throw ConfigError(key: key, line: line(node), "expected a mapping of keys") }
         return m
     }
 
-    static func string(_ node: Node, key: String) throws(ConfigError) -> String {
+    package static func string(_ node: Node, key: String) throws(ConfigError) -> String {
         guard let s = node.scalar?.string else { throw ConfigError(key: key, line: line(node), "expected a single value") }
         return s
     }

@@ -22,7 +22,7 @@ public enum ConfigLoader {
     }
 
     /// A config file's text: a regular file (or /dev/null) of at most 1 MiB, UTF-8.
-    static func text(of file: String) throws(ConfigError) -> String {
+    package static func text(of file: String) throws(ConfigError) -> String {
         try text(of: file, missingIsFine: false)!
     }
 
@@ -35,7 +35,7 @@ public enum ConfigLoader {
     }
 
     /// A file the config names (a certificate, a key): read as the config is, bounded.
-    static func bytes(of file: String, missingIsFine: Bool = false) throws(ConfigError) -> [UInt8]? {
+    package static func bytes(of file: String, missingIsFine: Bool = false) throws(ConfigError) -> [UInt8]? {
         do {
             return try ConfigFileReader.read(file)
         } catch {

@@ -47,7 +47,7 @@ public struct SettingError: Error, Sendable {
 // The kinds of value, each with its reading and checks.
 extension Setting {
     /// A value as an error quotes it: escaped, at most 80 characters.
-    static func quote(_ s: String) -> String { "'" + PrintableText.quoted(s) + "'" }
+    package static func quote(_ s: String) -> String { "'" + PrintableText.quoted(s) + "'" }
 
     static func one(_ texts: [String]) throws(SettingError) -> String {
         guard texts.count == 1 else { throw SettingError("expected a single value") }

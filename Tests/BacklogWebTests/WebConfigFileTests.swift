@@ -1,4 +1,5 @@
 import BacklogDaemon
+import BacklogWeb
 import BacklogHTTP
 import Testing
 

@@ -1,43 +1,47 @@
+import BacklogHTTP
 import ExtrasBase64
 import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// What every request passes before its route (WebSettings): the rate limit, then
-/// basic authentication. Made anew on each reload (its cache with it); the
-/// counters live in AuthCounters, which outlive reloads.
-final class WebGate: Sendable {
+/// What the web-config file puts before every route (WebSettings): TLS on each
+/// connection, then per request the rate limit and basic authentication. Made
+/// anew on each reload (its password cache with it); the counters are the
+/// server's, which outlive reloads.
+package final class WebGate: RequestGate {
     let settings: WebSettings
     /// The TLS context new connections get; nil: plain HTTP.
     var tls: ServerTLS? { settings.tls }
     private let verifier: PasswordVerifier?
     private let bucket: SharedBucket?
-    let counters: AuthCounters
+    package let extraHeaders: [(String, String)]
 
-    enum Verdict {
-        case pass
-        /// Answer this instead of the route.
-        case refuse(Reply)
-    }
-
-    init(_ settings: WebSettings, counters: AuthCounters) {
+    package init(_ settings: WebSettings) {
         self.settings = settings
-        self.counters = counters
         verifier = settings.users.isEmpty ? nil : PasswordVerifier()
         bucket = settings.rateLimit.flatMap { r in r.interval > 0 ? SharedBucket(TokenBucket(r)) : nil }
+        extraHeaders = settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    var extraHeaders: [(String, String)] { settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    package var servesTLS: Bool { tls != nil }
+    package var guardsAccess: Bool { !settings.users.isEmpty || tls != nil }
 
-    func check(_ head: HTTPRequestHead, on loop: EventLoop) -> EventLoopFuture<Verdict> {
+    package func addConnectionHandlers(to pipeline: ChannelPipeline.SynchronousOperations, readTimeout: Double,
+                                       counters: AuthCounters) throws {
+        guard let tls else { return }
+        try pipeline.addHandler(tls.makeHandler())
+        try pipeline.addHandler(TLSHandshakeGuard(timeout: readTimeout, allowedSANs: tls.settings.allowedSANs, counters: counters))
+    }
+
+    package func check(_ head: HTTPRequestHead, on loop: EventLoop, counters: AuthCounters) -> EventLoopFuture<GateVerdict> {
         if let bucket, !bucket.take() {
-            return loop.makeSucceededFuture(.refuse(.text(.tooManyRequests, "too many requests")))
+            return loop.makeSucceededFuture(.refuse(.tooManyRequests, "too many requests", headers: []))
         }
         guard let verifier else { return loop.makeSucceededFuture(.pass) }
         let challenge = [("WWW-Authenticate", "Basic realm=\"backlogd\", charset=\"UTF-8\"")]
         guard let (user, password) = Self.credentials(head.headers["Authorization"]) else {
             counters.countBasicAuthFailure()
-            return loop.makeSucceededFuture(.refuse(.text(.unauthorized, "unauthorized", headers: challenge)))
+            return loop.makeSucceededFuture(.refuse(.unauthorized, "unauthorized", headers: challenge))
         }
         // An unknown user costs a bcrypt too, so that timing does not tell which users exist.
         let hash = settings.users[user] ?? Self.unknownUserHash
@@ -47,10 +51,10 @@ final class WebGate: Sendable {
             case .allowed where known: return .pass
             case .busy:
                 counters.countShed()
-                return .refuse(.text(.serviceUnavailable, "busy checking passwords; try again"))
+                return .refuse(.serviceUnavailable, "busy checking passwords; try again", headers: [])
             default:
                 counters.countBasicAuthFailure()
-                return .refuse(.text(.unauthorized, "unauthorized", headers: challenge))
+                return .refuse(.unauthorized, "unauthorized", headers: challenge)
             }
         }
     }
@@ -97,48 +101,5 @@ struct TokenBucket {
         guard tokens >= 1 else { return false }
         tokens -= 1
         return true
-    }
-}
-
-/// Refusals of the gate, since start (across reloads).
-final class AuthCounters: Sendable {
-    private struct Counts {
-        var basicAuth: UInt64 = 0
-        var shed: UInt64 = 0
-        var clientCertificate: UInt64 = 0
-        var handshakes: UInt64 = 0
-    }
-    private let counts = Mutex(Counts())
-
-    func countBasicAuthFailure() { counts.withLock { $0.basicAuth += 1 } }
-    func countShed() { counts.withLock { $0.shed += 1 } }
-    var basicAuthFailures: UInt64 { counts.withLock { $0.basicAuth } }
-    var shed: UInt64 { counts.withLock { $0.shed } }
-    /// A TLS handshake failed or ran out of time; `clientCertificate`: because of the client's certificate.
-    func countHandshakeFailure(clientCertificate: Bool) {
-        counts.withLock {
-            $0.handshakes += 1
-            if clientCertificate { $0.clientCertificate += 1 }
-        }
-    }
-    var clientCertificateFailures: UInt64 { counts.withLock { $0.clientCertificate } }
-    var handshakeFailures: UInt64 { counts.withLock { $0.handshakes } }
-}
-
-/// The gate in force; a reload replaces it, and every request reads it anew
-/// (a keep-alive connection does not keep an old password working).
-final class GateBox: Sendable {
-    private let gate: Mutex<WebGate>
-    let counters = AuthCounters()
-
-    init() {
-        gate = Mutex(WebGate(WebSettings(), counters: counters))
-    }
-
-    var current: WebGate { gate.withLock { $0 } }
-
-    func replace(_ settings: WebSettings) {
-        let new = WebGate(settings, counters: counters)
-        gate.withLock { $0 = new }
     }
 }

@@ -1,4 +1,4 @@
-@testable import BacklogHTTP
+@testable import BacklogWeb
 import Testing
 
 /// The SAN forms client_allowed_sans is compared with: Go's net.IP.String().

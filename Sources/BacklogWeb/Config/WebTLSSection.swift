@@ -1,5 +1,5 @@
 import BacklogCore
-import BacklogHTTP
+import BacklogDaemon
 import Yams
 
 /// `tls_server_config` of the web-config file, read as exporter-toolkit reads it:

@@ -1,3 +1,4 @@
+import BacklogHTTP
 import Glibc
 import NIOCore
 import NIOSSL

@@ -1,5 +1,4 @@
 import CCrypt
-import Crypto
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -7,10 +6,11 @@ import Synchronization
 /// Checks basic-auth passwords off the event loop: bcrypt costs ~50–100 ms at
 /// cost 10, so uncached checks run on one dedicated thread with at most
 /// `queueLimit` waiting; beyond that the answer is "busy" at once (a 503), so a
-/// flood of wrong passwords cannot stall scrapes. Successes are remembered by a
-/// SHA-256 of (user, stored hash, supplied password) — never by user and hash
-/// alone, which would let any password in after one success — at most
-/// `cacheLimit` of them; a new verifier (a reload) starts empty.
+/// flood of wrong passwords cannot stall scrapes. Successes are remembered by the
+/// whole (user, stored hash, supplied password) — never by user and hash alone,
+/// which would let any password in after one success, and not by a digest, which
+/// would need a hash library; exporter-toolkit keys its cache the same way — at
+/// most `cacheLimit` of them; a new verifier (a reload) starts empty.
 final class PasswordVerifier: Sendable {
     static let queueLimit = 16
     static let cacheLimit = 1024
@@ -24,8 +24,8 @@ final class PasswordVerifier: Sendable {
 
     private struct State {
         var waiting = 0
-        var remembered: Set<[UInt8]> = []
-        var order: [[UInt8]] = []
+        var remembered: Set<Key> = []
+        var order: [Key] = []
     }
     private let state = Mutex(State())
     private let thread = NIOThreadPool(numberOfThreads: 1)
@@ -41,7 +41,7 @@ final class PasswordVerifier: Sendable {
 
     /// The outcome on `loop`: at once when remembered or the queue is full.
     func check(user: String, password: [UInt8], hash: String, on loop: EventLoop) -> EventLoopFuture<Outcome> {
-        let key = Self.key(user: user, hash: hash, password: password)
+        let key = Key(user: Array(user.utf8), hash: Array(hash.utf8), password: password)
         let admitted = state.withLock { s -> Bool? in
             if s.remembered.contains(key) { return nil }
             guard s.waiting < Self.queueLimit else { return false }
@@ -68,14 +68,12 @@ final class PasswordVerifier: Sendable {
         }
     }
 
-    static func key(user: String, hash: String, password: [UInt8]) -> [UInt8] {
-        var h = SHA256()
-        // Lengths first, so that no two (user, hash, password) give the same bytes.
-        for part in [Array(user.utf8), Array(hash.utf8), password] {
-            withUnsafeBytes(of: UInt64(part.count).littleEndian) { h.update(bufferPointer: $0) }
-            h.update(data: part)
-        }
-        return Array(h.finalize())
+    /// A remembered success: equal only when all three are equal byte for byte.
+    /// (Bytes, not Strings: String equality is Unicode-canonical, not exact.)
+    struct Key: Hashable {
+        let user: [UInt8]
+        let hash: [UInt8]
+        let password: [UInt8]
     }
 }
 

@@ -1,5 +1,5 @@
 import BacklogCore
-import BacklogHTTP
+import BacklogDaemon
 import Yams
 
 /// Reads exporter-toolkit's web-config file (`--web.config.file`,
