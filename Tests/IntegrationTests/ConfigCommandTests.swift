@@ -83,6 +83,7 @@ import Glibc
         try withNamespace { ns in
             let daemon = try startDaemon(in: ns, ["--listen", "[::1]:24519"])
             defer { daemon.stop() }
+            try waitForStartupLine(daemon)
             #expect(daemon.log.contains("listening=127.0.0.1:24519,[::1]:24519"), "\(daemon.log)")
             let v6 = try ns.enter { try HTTPProbe.get(24519, "/healthz", host: "::1") }
             #expect(v6.status == 200)

@@ -61,6 +61,7 @@ import Testing
             let daemon = try startDaemon(in: ns)
             defer { daemon.stop() }
             // One start-up line with the effective settings; nothing per scrape at the default level.
+            try waitForStartupLine(daemon)
             #expect(daemon.log.contains("info backlogd:") && daemon.log.contains("settings=listen=127.0.0.1:24519 interval=250ms"), "\(daemon.log)")
             let linesBefore = daemon.log.split(separator: "\n").count
             let metrics = try scrape(ns)

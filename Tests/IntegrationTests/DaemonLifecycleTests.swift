@@ -24,7 +24,8 @@ import Glibc
             daemon.signal(SIGHUP)
             try waitUntil("the reload to drop port \(port)") { !(try scrape(ns).text.contains("port=\"\(port)\"")) }
             #expect(try scrape(ns, port: 24520).status == 200)
-            #expect(daemon.log.contains("config reloaded"))
+            // Logged once the new config is applied: the collection may show it first.
+            try waitUntil("the reload in the log") { daemon.log.contains("config reloaded") }
 
             // A broken file: logged with key and line, the running config stays.
             try "listen: [\"127.0.0.1:24519\"]\ninterval: 100ms\nports:\n  exclude: [\(port), eighty]\n"
@@ -32,8 +33,9 @@ import Glibc
             daemon.signal(SIGHUP)
             try waitUntil("the reload error in the log") { daemon.log.contains("config reload failed") }
             #expect(daemon.log.contains("\(config):4: ports.exclude: 'eighty' is not a port"), "\(daemon.log)")
-            Thread.sleep(forTimeInterval: 0.5)
-            #expect(!(try scrape(ns).text.contains("port=\"\(port)\"")), "the old exclude filter is still in force")
+            // Two collections after the failed reload: the second began after it.
+            let text = try waitForCollections(2, of: "tcp", in: ns)
+            #expect(!text.contains("port=\"\(port)\""), "the old exclude filter is still in force")
             #expect(try scrape(ns, port: 24520).status == 200, "the old listen addresses are still served")
             #expect(daemon.poll() == nil)
         }
@@ -122,7 +124,8 @@ import Glibc
             usleep(200_000)
             #expect(daemon.poll() == nil, "a SIGHUP while reading the config ended the daemon (status \(daemon.poll() ?? 0))")
             hold.release()
-            try waitUntil("it to serve, with SIGHUPs all the way") {
+            // Its start (first collection first) is in this wait: as patient as startDaemon's.
+            try waitUntil("it to serve, with SIGHUPs all the way", timeout: 60) {
                 daemon.signal(SIGHUP)
                 return daemon.poll() != nil || (try? scrape(ns, "/healthz").status) == 200
             }

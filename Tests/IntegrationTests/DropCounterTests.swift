@@ -125,8 +125,11 @@ import Testing
             let r = try Self.agreedReading(ns, "the two refused handshakes") { $0.listenOverflows >= 2 }
             let d = try #require(Self.drops(r, port: 7105))
             #expect(r.listenOverflows == 2 && r.listenDrops == 2 && d == 4, "d \(d) LD \(r.listenDrops) LO \(r.listenOverflows)")
-            // No retransmits follow: still 4 after the first SYN-ACK retransmit would have come (1 s).
-            Thread.sleep(forTimeInterval: 2)
+            // No retransmits follow: the refused handshakes are gone (no request socket left to
+            // re-send a SYN-ACK), and the count stays 4.
+            try waitUntil("no handshake left on :7105") {
+                try ns.exec(["ss", "-tnH", "state", "syn-recv", "sport", "= :7105"]).stdout.isEmpty
+            }
             let later = try Self.agreedReading(ns, "agreement") { _ in true }
             #expect(Self.drops(later, port: 7105) == 4)
         }

@@ -25,14 +25,19 @@ import Glibc
             let readers = (0..<20).map { i in PacedReader(ns: ns, bytesPerSecond: i < 10 ? 2_200_000 : 55_000) }
             for r in readers { r.start() }
             try waitUntil("every reader to have its response started") { readers.allSatisfy { $0.received > 0 } }
-            let start = Date()
             daemon.signal(SIGTERM)
-            let status = try daemon.wait(timeout: 60)
-            let took = Date().timeIntervalSince(start)
+            // A deadline, not a timing: far past the 5 s grace, well before the slow readers
+            // could have their bodies (a minute at 55 KB/s; they catch up if they fall behind).
+            let status: Int32
+            do {
+                status = try daemon.wait(timeout: 30)
+            } catch {
+                Issue.record("no exit 30 s after SIGTERM: it waited for the slow readers")
+                throw error
+            }
             for r in readers { r.join() }
 
             #expect(status == 0)
-            #expect(took < 10, "exited \(took) s after SIGTERM: it waited for the slow readers")
             let fast = readers.prefix(10).map { $0.outcome }
             let slow = readers.suffix(10).map { $0.outcome }
             #expect(fast.allSatisfy { $0 == "complete" }, "readers at 2.2 MB/s: \(fast)")

@@ -113,7 +113,7 @@ import Testing
 
             // The kubelet makes the third pod's directory later: looked up again (at most every 10 s).
             try FileManager.default.createDirectory(atPath: "\(pods)/payments_api-7f9c_\(layouts[2].uid)", withIntermediateDirectories: false)
-            try waitUntil("the third pod to be named") { try info(layouts[2], namespace: "payments", name: "api-7f9c") }
+            try waitUntil("the third pod to be named", timeout: 60) { try info(layouts[2], namespace: "payments", name: "api-7f9c") }
 
             let doc = try OnceDocument.decode(try scrape(ns, "/snapshot").text)
             #expect(doc.listener(port: 7081)?.owner?.pod == .init(uid: layouts[0].uid, namespace: "shop", name: "web-0"))

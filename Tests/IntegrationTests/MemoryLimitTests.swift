@@ -71,12 +71,13 @@ import Glibc
             }
             let daemon = try BackgroundProcess(Self.limited(need + 16384, args), in: home)
             defer { daemon.stop() }
-            try waitUntil("every namespace watched") {
+            try waitUntil("every namespace watched", timeout: 60) {
                 if let status = daemon.poll() { throw DaemonExited(status: status, log: daemon.log) }
                 guard let text = try? scrape(home).text else { return false }
                 return text.split(separator: "\n").filter { $0.hasPrefix("backlogd_source_up{") && $0.hasSuffix("source=\"tcp\"} 1") }.count == Self.others + 1
             }
-            Thread.sleep(forTimeInterval: 2)  // a few deep ticks
+            // A few deep ticks (paced by its CPU budget: slower on a loaded machine) over them all.
+            try waitForCollections(3, of: "connections", in: home, timeout: 90)
             #expect(daemon.poll() == nil, "\(daemon.log.prefix(400))")
             daemon.signal(SIGTERM)
             #expect(try daemon.wait(timeout: 20) == 0, "\(daemon.log.prefix(400))")

@@ -61,10 +61,12 @@ import Glibc
             let daemon = try startDaemon(in: home, ["--config", config, "--interval", "100ms", "--deep-min-interval", "200ms",
                                                     "--deep-cpu-budget", "1"])
             defer { daemon.stop() }
-            // Only its own namespace so far: that is the fd baseline.
-            try waitUntil("the daemon to watch only host") { Self.netnsInfo(try scrape(home).text).keys.sorted() == ["host"] }
-            Thread.sleep(forTimeInterval: 1)
-            let baseline = daemon.openFiles
+            // Only its own namespace so far, and a deep tick (discovery) done: that is the fd baseline.
+            try waitUntil("the daemon to watch only host, after a deep tick") {
+                let text = try scrape(home).text
+                return Self.netnsInfo(text).keys.sorted() == ["host"] && collectedAt(text, source: "connections") != nil
+            }
+            let baseline = daemon.openFilesAtRest()
 
             // 28 named namespaces with listeners, one named with nothing in it,
             // and one that only a process is in (no name).
@@ -99,7 +101,8 @@ import Glibc
 
             let expected = Set(named.map(\.name) + [unnamed, "host"])
             var text = ""
-            try waitUntil("all 30 namespaces to be watched with ss's numbers") {
+            // Thirty joins and their first ticks, and each look runs ss in 30 namespaces: slow under load.
+            try waitUntil("all 30 namespaces to be watched with ss's numbers", timeout: 120) {
                 text = try scrape(home).text
                 guard Set(Self.netnsInfo(text).keys) == expected else { return false }
                 for ns in named where Self.metricQueues(text, netns: ns.name) != Self.ssQueues(try ns.exec(["ss", "-ltnH"]).stdout) {
@@ -130,7 +133,8 @@ import Glibc
             let defaultMax = Double(try named[4].exec(["sysctl", "-n", "net.core.somaxconn"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
             #expect(MetricsText.value(text, "backlogd_sysctl", ["netns": named[4].name, "name": "net.core.somaxconn"]) == defaultMax)
             #expect(MetricsText.value(text, "backlogd_sysctl", ["netns": empty.name, "name": "net.core.somaxconn"]) == defaultMax)
-            try waitUntil("ListenOverflows in the overflowing namespace") {
+            // The counters are read every 4th paced tick: 8 s apart when 31 namespaces pace it to 2 s.
+            try waitUntil("ListenOverflows in the overflowing namespace", timeout: 60) {
                 text = try scrape(home).text
                 return (MetricsText.value(text, "backlogd_tcp_listen_overflows_total", ["netns": overflowing.name]) ?? 0) > 0
             }
@@ -180,12 +184,12 @@ import Glibc
             holder.stop()
             named.forEach { $0.remove() }
             named = []
-            try waitUntil("the namespaces' series to disappear") {
+            try waitUntil("the namespaces' series to disappear", timeout: 60) {
                 text = try scrape(home).text
                 return Self.netnsInfo(text).keys.sorted() == ["host"]
                     && MetricsText.samples(text, "backlogd_sysctl").keys.allSatisfy { Self.label($0, "netns") == "host" }
             }
-            try waitUntil("the daemon's fds to return to \(baseline) (now \(daemon.openFiles))") { daemon.openFiles == baseline }
+            try waitUntil("the daemon's fds to return to \(baseline) (now \(daemon.openFiles))", timeout: 60) { daemon.openFiles == baseline }
         }
     }
 
@@ -213,7 +217,8 @@ import Glibc
                 let daemon = try BackgroundProcess(noAdmin + [backlogdPath(), "--listen", "127.0.0.1:24519", "--all-namespaces",
                                                               "--include-netns", other.name, "--deep-min-interval", "200ms"], in: home)
                 defer { daemon.stop() }
-                try waitUntil("the daemon to report the namespace it cannot join") {
+                // No readiness wait before: its start (first collection first) counts against this one.
+                try waitUntil("the daemon to report the namespace it cannot join", timeout: 60) {
                     guard let text = try? scrape(home).text else { return false }
                     return MetricsText.value(text, "backlogd_netns_open_failed_total", ["reason": "no_permission"]) == 1
                         && MetricsText.value(text, "backlogd_source_up", ["netns": other.name, "source": "netns"]) == 0

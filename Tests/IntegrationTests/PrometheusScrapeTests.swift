@@ -42,7 +42,8 @@ import Glibc
             // Every listener's series, counters under their _total names (OpenMetrics' samples).
             var counts: [String] = []
             let n = "\(Self.idle + 1)"
-            try? waitUntil("Prometheus to have every listener") {
+            // Some series come with the daemon's first deep look, paced by its CPU budget.
+            try? waitUntil("Prometheus to have every listener", timeout: 90) {
                 counts = try ["backlogd_listen_queue_length", "backlogd_listen_syn_recv", "backlogd_listen_drops_total",
                               "backlogd_listen_unaccepted_oldest_seconds", "backlogd_listener_info"].map {
                     try query("count(\($0){job=\"backlogd\",port!=\"24519\",port!=\"9090\"})").first?.value ?? "0"

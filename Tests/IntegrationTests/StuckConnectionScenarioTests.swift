@@ -40,7 +40,8 @@ import Glibc
             // in the queue, three find it full and are refused (overflowed).
             try ns.exec(["nft", "add table inet bdtest; add chain inet bdtest out { type filter hook output priority 0; }; add rule inet bdtest out tcp dport \(port) tcp flags == ack drop"])
             let burst = try ns.enter { try Clients.connect(5, port: port, bag: bag) }
-            Thread.sleep(forTimeInterval: 0.2)
+            // All five pending before any request completes one (a full queue would drop later SYNs).
+            try waitUntil("the five handshakes to complete on the clients' side") { Clients.connected(burst) }
             #expect(Clients.send(Clients.request, on: burst) == 5, "every client saw its handshake complete")
             try ns.exec(["nft", "delete table inet bdtest"])
             // Later clients find the queue full: their SYNs are dropped (ListenOverflows).
@@ -195,7 +196,7 @@ import Glibc
             let ss = try ns.exec(["ss", "-tnH", "state", "syn-recv", "sport", "= :\(port)"]).stdout
             #expect(ss.split(separator: "\n").count == 12, "ss agrees: \(ss)")
             // Held for the window: still there a few looks later although the count is flat.
-            Thread.sleep(forTimeInterval: 1)
+            try waitForCollections(3, of: "connections", in: ns)
             #expect(!(try snapshot(ns)).findings("half_open_growing", port: port).isEmpty)
         }
     }
@@ -215,9 +216,19 @@ import Glibc
                 bag.close(clients[2])
                 return l.port
             }
-            Thread.sleep(forTimeInterval: 1.5)
-            let r = try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0", "--stalled-after", "1s",
-                                 "--close-wait-min", "2", "--close-wait-after", "1s"], check: false)
+            // Looked at until both are over a second old (the findings' thresholds), then judged
+            // (the last look, if none gets there: it says what it saw).
+            var r = CommandResult(status: 0, stdout: "", stderr: "")
+            do {
+                try waitUntil("the stalled and CLOSE_WAIT connections to be a second old") {
+                    r = try ns.exec([backlogdPath(), "--once", "--format", "json", "--window", "0", "--stalled-after", "1s",
+                                     "--close-wait-min", "2", "--close-wait-after", "1s"], check: false)
+                    let c = try OnceDocument.decode(r.stdout).listener(port: port)?.connections
+                    return (c?.stalled.oldest_seconds ?? 0) >= 1 && (c?.close_wait.oldest_seconds ?? 0) >= 1
+                }
+            } catch is TimedOut {
+                // Judged below.
+            }
             let doc = try OnceDocument.decode(r.stdout)
             let c = try #require(doc.listener(port: port)?.connections)
             #expect(c.stalled.count == 1 && c.stalled.oldest_seconds >= 1, "\(c.stalled)")
@@ -243,7 +254,10 @@ import Glibc
                 MetricsText.value(try scrape(ns).text, "backlogd_listen_queue_peak", labels) == 0
             }
             _ = try ns.enter { try Clients.connect(3, port: l.port, bag: bag) }
-            Thread.sleep(forTimeInterval: 1)
+            // Full for at least eight of the daemon's 100 ms ticks (each counts at most 200 ms):
+            // its ticks, not this clock, make the seconds-full; a loaded machine spaces them.
+            // Only their times are read meanwhile, not the queue.
+            try waitForCollections(8, of: "tcp", in: ns)
             for _ in 0..<3 { _ = bag.keep(accept(l.fd, nil, nil)) }
             try waitUntil("the queue to be empty again") {
                 MetricsText.value(try scrape(ns).text, "backlogd_listen_queue_length", labels) == 0

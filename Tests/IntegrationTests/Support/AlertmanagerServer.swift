@@ -41,7 +41,7 @@ final class AlertmanagerServer: @unchecked Sendable {
                 "prometheus-alertmanager", "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/data",
                 "--web.listen-address=127.0.0.1:9093", "--cluster.listen-address=",
             ], in: ns))
-            try waitUntil("Alertmanager to be ready") {
+            try waitUntil("Alertmanager to be ready", timeout: 60) {
                 for p in processes { if let s = p.poll() { throw DaemonExited(status: s, log: p.log) } }
                 return (try? ns.enter { try HTTPProbe.get(9093, "/-/ready").status }) == 200
             }

@@ -13,10 +13,18 @@ enum Clients {
         try (0..<count).map { _ in try TestSockets.connectTCP("127.0.0.1", port: port, bag: bag) }
     }
 
+    /// Whether every socket's handshake has completed, from the client's side (writable).
+    static func connected(_ fds: [Int32]) -> Bool {
+        var polled = fds.map { pollfd(fd: $0, events: Int16(POLLOUT), revents: 0) }
+        _ = poll(&polled, nfds_t(polled.count), 0)
+        return polled.allSatisfy { $0.revents & Int16(POLLOUT) != 0 && $0.revents & Int16(POLLERR | POLLHUP) == 0 }
+    }
+
     /// Sends `text` on each socket whose handshake completed (from the client's
-    /// side) within `timeout` seconds; returns how many sent it.
+    /// side) within `timeout` seconds; returns how many sent it. The deadline is
+    /// generous: on a loaded machine a handshake can take a while.
     @discardableResult
-    static func send(_ text: String, on fds: [Int32], timeout: Double = 5) -> Int {
+    static func send(_ text: String, on fds: [Int32], timeout: Double = 30) -> Int {
         var pending = Set(fds)
         let deadline = Date().addingTimeInterval(timeout)
         while !pending.isEmpty && Date() < deadline {

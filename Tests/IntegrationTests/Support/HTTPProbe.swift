@@ -109,6 +109,13 @@ enum HTTPProbe {
     static func get(_ port: UInt16, _ path: String, host: String = "127.0.0.1") throws -> HTTPReply {
         try request(host, port, path: path)
     }
+
+    /// GET `path` on a connection kept open (HTTP/1.1 keep-alive): the whole response.
+    static func get(on fd: Int32, _ path: String) throws -> HTTPReply {
+        try send(fd, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+        guard let reply = try readResponse(fd) else { throw BadReply(raw: "closed before a response to \(path)") }
+        return reply
+    }
 }
 
 struct BadReply: Error, CustomStringConvertible {

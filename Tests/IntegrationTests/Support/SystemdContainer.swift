@@ -132,8 +132,9 @@ final class SystemdContainer: @unchecked Sendable {
     }
 
     /// GET http://127.0.0.1:PORT/PATH from inside the container; nil when nothing answers.
+    /// Patient (20 s): a loaded machine can make an answer slow, and some calls are not retried.
     func get(_ path: String = "/metrics", port: Int = 24519) -> String? {
-        guard let r = try? exec(["curl", "-sf", "--max-time", "5", "http://127.0.0.1:\(port)\(path)"], check: false, timeout: 15),
+        guard let r = try? exec(["curl", "-sf", "--max-time", "20", "http://127.0.0.1:\(port)\(path)"], check: false, timeout: 30),
               r.status == 0 else { return nil }
         return r.stdout
     }
