@@ -13,6 +13,8 @@ enum AgentRequest {
     }
 
     static func parse(_ line: Substring) -> ProbeTarget? {
+        // A NUL or another control character names nothing (and would cut C strings).
+        guard !line.unicodeScalars.contains(where: PrintableText.needsEscape) else { return nil }
         var rest = line
         var netns = WatchedNamespace.hostLabel
         if let slash = rest.firstIndex(of: "/") {

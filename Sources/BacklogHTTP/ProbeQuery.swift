@@ -2,8 +2,8 @@ import BacklogCore
 
 /// The query of `GET /probe`: `port=P[&address=A][&netns=N]`, or `path=/run/x.sock`
 /// for a UNIX listener. Values are percent-decoded (`%25` for the `%` of
-/// `fe80::1%25eth0`); an unknown or repeated key is an error, so a typo is not
-/// silently a probe of something else.
+/// `fe80::1%25eth0`); an unknown or repeated key, or a control character in a
+/// value, is an error, so a typo is not silently a probe of something else.
 enum ProbeQuery {
     struct Bad: Error, Equatable {
         var message: String
@@ -20,6 +20,11 @@ enum ProbeQuery {
             guard values[key] == nil else { throw Bad(message: "\(key) is given twice") }
             guard pair.count == 2, let value = percentDecoded(pair[1]) else {
                 throw Bad(message: "\(key) has no value or bad percent-encoding")
+            }
+            // A NUL would end the value for the C calls behind it (`127.0.0.1%00junk`).
+            if let c = value.unicodeScalars.first(where: PrintableText.needsEscape) {
+                let hex = String(c.value, radix: 16, uppercase: true)
+                throw Bad(message: "\(key) holds a control character (U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex))")
             }
             values[key] = value
         }

@@ -48,6 +48,12 @@ import Testing
         #expect(matched(Self.tcp(80, "0.0.0.0")) == [1, 3])
         #expect(matched(ProbeTarget(socket: .unix(path: "/run/app.sock"))) == [7])
         #expect(matched(Self.tcp(82)).isEmpty)
+        // A v4-mapped address is the IPv4 address it reaches, on either side.
+        #expect(matched(Self.tcp(80, "::ffff:127.0.0.1")) == [1, 2, 3], "as 127.0.0.1")
+        #expect(matched(Self.tcp(80, "::ffff:10.0.0.5")) == [1, 3])
+        let mapped = Self.listener("::ffff:127.0.0.2", 80, family: .inet6, inode: 8, v6Only: false)
+        #expect((all + [mapped]).filter(Self.tcp(80, "127.0.0.2").matches).map(\.inode) == [1, 3, 8])
+        #expect((all + [mapped]).filter(Self.tcp(80, "::ffff:127.0.0.2").matches).map(\.inode) == [1, 3, 8])
     }
 
     @Test func downForACriticalFindingOrAQueueOverItsMaxNow() {
@@ -104,7 +110,10 @@ import Testing
         #expect(ProbeTarget.numericAddress("127.0.0.1") == "127.0.0.1")
         #expect(ProbeTarget.numericAddress("fe80::1%eth0") == "fe80::1%eth0")
         #expect(ProbeTarget.numericAddress("0.0.0.0%lo") == "0.0.0.0%lo")
-        for bad in ["", "localhost", "1.2.3", "::1%", "%lo", "1.2.3.4%a/b", "::1%thisnameistoolongforalinuxif"] {
+        #expect(ProbeTarget.numericAddress("::ffff:127.0.0.1") == "::ffff:127.0.0.1", "kept as given; matching maps it")
+        #expect(ProbeTarget.numericAddress("::FFFF:7f00:1") == "::ffff:127.0.0.1", "in the form inet_ntop prints")
+        for bad in ["", "localhost", "1.2.3", "::1%", "%lo", "1.2.3.4%a/b", "::1%thisnameistoolongforalinuxif",
+                    "127.0.0.1\u{0}junk", "127.0.0.1\u{0}", "::1\n", "127.0.0.1%lo\u{1b}"] {
             #expect(ProbeTarget.numericAddress(bad) == nil, "\(bad)")
         }
     }

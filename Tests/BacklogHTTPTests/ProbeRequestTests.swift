@@ -22,6 +22,10 @@ import Testing
             ("port=80&address=localhost", "not a numeric IPv4 or IPv6 address"), ("port=80&address=%zz", "bad percent-encoding"),
             ("port=80&address=%ff", "bad percent-encoding"), ("path=/x&port=80", "no port or address with it"),
             ("port=80&netns=", "netns is empty"),
+            ("port=80&address=127.0.0.1%00junk", "address holds a control character (U+0000)"),
+            ("port=80&netns=blue%0a", "netns holds a control character (U+000A)"),
+            ("path=/run/x.sock%1b%5b2J", "path holds a control character (U+001B)"),
+            ("port=80&address=127.0.0.1%C2%85", "address holds a control character (U+0085)"),
         ]
         for (query, message) in bad {
             do {
@@ -40,7 +44,8 @@ import Testing
         #expect(AgentRequest.parse("blue/10.0.0.5:80") == tcp(80, "10.0.0.5", netns: "blue"))
         #expect(AgentRequest.parse("ns:4026532000/[fe80::1%eth0]:80") == tcp(80, "fe80::1%eth0", netns: "ns:4026532000"))
         #expect(AgentRequest.parse("blue/80") == tcp(80, netns: "blue"))
-        for bad in ["", "x", "0", "70000", ":80", "/80", "blue/", "localhost:80", "1.2.3.4:", "[::1]", "a/b/1.2.3.4:80"] {
+        for bad in ["", "x", "0", "70000", ":80", "/80", "blue/", "localhost:80", "1.2.3.4:", "[::1]", "a/b/1.2.3.4:80",
+                    "127.0.0.1\u{0}junk:80", "blue\u{1b}/80", "80\u{0}"] {
             #expect(AgentRequest.parse(Substring(bad)) == nil, "\(bad)")
         }
     }

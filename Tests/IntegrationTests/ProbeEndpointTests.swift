@@ -37,7 +37,7 @@ import Glibc
             defer { bag.closeAll() }
             let unixFull = temporaryPath("full.sock"), unixFine = temporaryPath("fine.sock")
             defer { unlink(unixFull); unlink(unixFine) }
-            struct Ports: Sendable { var full, v6, wildcard, group, excluded: UInt16; var fullFd: Int32 }
+            struct Ports: Sendable { var full, v6, wildcard, group, excluded, mapped: UInt16; var fullFd: Int32 }
             let p = try ns.enter { () throws -> Ports in
                 // IPv4, max 1, two clients nobody accepts: over its max.
                 let full = try TestSockets.listenTCP("127.0.0.1", backlog: 1, bag: bag)
@@ -54,12 +54,15 @@ import Glibc
                 for _ in 0..<2 { _ = try TestSockets.connectTCP("127.0.0.3", port: member0.port, bag: bag) }
                 _ = try TestSockets.listenTCP("127.0.0.3", port: member0.port, backlog: 16, reusePort: true, bag: bag)
                 let excluded = try TestSockets.listenTCP("127.0.0.1", backlog: 8, bag: bag)
+                // IPv6 bound to a v4-mapped address (dual-stack): it takes IPv4 clients of 127.0.0.4.
+                let mapped = try TestSockets.listenTCP("::ffff:127.0.0.4", backlog: 1, v6only: false, bag: bag)
+                for _ in 0..<2 { _ = try TestSockets.connectTCP("127.0.0.4", port: mapped.port, bag: bag) }
                 // UNIX: one over its max, one empty.
                 _ = try TestSockets.listenUnix(unixFull, backlog: 1, bag: bag)
                 for _ in 0..<2 { _ = try TestSockets.connectUnix(unixFull, bag: bag) }
                 _ = try TestSockets.listenUnix(unixFine, backlog: 4, bag: bag)
                 return Ports(full: full.port, v6: v6.port, wildcard: wildcard.port, group: member0.port,
-                             excluded: excluded.port, fullFd: full.fd)
+                             excluded: excluded.port, mapped: mapped.port, fullFd: full.fd)
             }
             let daemon = try startDaemon(in: ns, ["--agent-listen", "127.0.0.1:\(Self.agentPort)", "--exclude-port", "\(p.excluded)"])
             defer { daemon.stop() }
@@ -81,6 +84,13 @@ import Glibc
             try expectProbe(ns, "port=\(p.wildcard)", 503, "down: accept_queue_full: 127.0.0.2:\(p.wildcard)")
             try expectProbe(ns, "port=\(p.wildcard)&address=127.0.0.2", 503, "down")
             try expectProbe(ns, "port=\(p.wildcard)&address=127.0.0.1", 200, "up 100%: 0.0.0.0:\(p.wildcard)")
+            // A v4-mapped address is the IPv4 address it reaches (an AF_INET6 client's view).
+            try expectProbe(ns, "port=\(p.wildcard)&address=::ffff:127.0.0.2", 503, "down: accept_queue_full: 127.0.0.2:\(p.wildcard)")
+            try expectProbe(ns, "port=\(p.full)&address=%5B::ffff:127.0.0.1%5D", 503, "down: accept_queue_full: 127.0.0.1:\(p.full)")
+            #expect(try agent(ns, "[::ffff:127.0.0.1]:\(p.wildcard)") == "100% up\n")
+            // And the reverse: the IPv4 address names the listener bound to its mapped form.
+            try expectProbe(ns, "port=\(p.mapped)&address=127.0.0.4", 503, "down: accept_queue_full: ")
+            #expect(try agent(ns, "127.0.0.4:\(p.mapped)").hasPrefix("down #accept_queue_full: "))
             #expect(try agent(ns, "127.0.0.1:\(p.wildcard)") == "100% up\n")
             #expect(try agent(ns, "\(p.wildcard)").hasPrefix("down #accept_queue_full: 127.0.0.2:\(p.wildcard)"))
 
@@ -108,10 +118,12 @@ import Glibc
             #expect(try agent(ns, "\(p.excluded)").hasPrefix("down #no such listener: *:\(p.excluded) (netns host)"))
 
             // Bad queries and lines.
-            for q in ["port=abc", "port=80&bogus=1", "address=127.0.0.1", "port=80&address=example.com", "port=80&port=81"] {
+            for q in ["port=abc", "port=80&bogus=1", "address=127.0.0.1", "port=80&address=example.com", "port=80&port=81",
+                      "port=\(p.wildcard)&address=127.0.0.1%00junk", "port=\(p.wildcard)&netns=host%0a"] {
                 let r = try probe(ns, q)
                 #expect(r.status == 400 && r.text.hasPrefix("bad probe: "), "\(q): \(r)")
             }
+            #expect(try probe(ns, "port=\(p.wildcard)&address=127.0.0.1%00junk").text.contains("address holds a control character (U+0000)"))
             #expect(try agent(ns, "example.com:80").hasPrefix("down #bad agent-send line 'example.com:80'"))
             #expect(try scrape(ns, "/probe?port=\(p.full)").headers["content-type"] == "text/plain; charset=utf-8")
 

@@ -25,18 +25,32 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     /// Whether `l` can be receiving the connections asked about. Without an address
     /// every listener on the port; with one, a listener bound to it and the
     /// wildcards that also take it (`0.0.0.0`, and `::` unless IPV6_V6ONLY, for an
-    /// IPv4 address; `::` for an IPv6 one).
+    /// IPv4 address; `::` for an IPv6 one). A v4-mapped address (`::ffff:a.b.c.d`)
+    /// is the IPv4 address it reaches, on either side: the kernel carries such
+    /// traffic as IPv4.
     public func matches(_ l: Listener) -> Bool {
         switch socket {
         case .unix(let path):
             return l.family == .unix && l.address == path
         case .tcp(let address, let port):
             guard l.family != .unix, l.port == port else { return false }
-            guard let address, address != l.address else { return true }
-            let v4 = !address.contains(":")
+            guard let address else { return true }
+            let wanted = Self.unmapped(address)
+            let bound = Self.unmapped(l.address)
+            if wanted == bound { return true }
+            let v4 = !wanted.contains(":")
             if l.address == "::" { return l.family == .inet6 && (!v4 || l.v6Only != true) }
-            return v4 && l.address == "0.0.0.0"
+            return v4 && bound == "0.0.0.0"
         }
+    }
+
+    /// `::ffff:a.b.c.d` (as inet_ntop prints it, `%ifname` kept) as `a.b.c.d`; anything else unchanged.
+    static func unmapped(_ address: String) -> String {
+        let prefix = "::ffff:"
+        guard address.hasPrefix(prefix) else { return address }
+        let rest = address.dropFirst(prefix.count)
+        guard rest.contains("."), !rest.contains(":") else { return address }
+        return String(rest)
     }
 
     /// What a person reads: `127.0.0.1:80 (netns host)`, `[::1]:80`, `*:80` (any address), `/run/x.sock`.
@@ -50,8 +64,11 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `text` as backlogd labels addresses (inet_ntop's form: `::1`, not `0:0::1`),
-    /// `%ifname` kept; nil when it is not a numeric IPv4 or IPv6 address.
+    /// `%ifname` kept; nil when it is not a numeric IPv4 or IPv6 address. A control
+    /// character anywhere refuses it: inet_pton would stop at a NUL and take the rest
+    /// (`127.0.0.1\0junk`) for a good address.
     public static func numericAddress(_ text: some StringProtocol) -> String? {
+        guard !text.unicodeScalars.contains(where: PrintableText.needsEscape) else { return nil }
         let parts = text.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)
         let host = String(parts[0])
         let device = parts.count > 1 ? "%" + parts[1] : ""
