@@ -163,7 +163,8 @@ actor FastTicker {
         let snapshots = results.map(\.snapshot) + registry.unreachable
         guard !snapshots.isEmpty else { return }
         let facts = ProcessFacts(ownerFailures: owners?.failures, ownerScanSkipped: owners?.skipped,
-                                 netnsOpenFailures: registry.openFailures, netnsUnreadableProcesses: registry.unreadableProcesses)
+                                 netnsOpenFailures: registry.openFailures, netnsUnreadableProcesses: registry.unreadableProcesses,
+                                 podUIDConflicts: owners?.podUIDConflicts)
         let publication = Publication(snapshots: snapshots, process: facts, maxListeners: settings.collector.selection.maxListeners)
         publish(publication)
         afterTick(publication)

@@ -49,6 +49,9 @@ public enum MetricsRenderer {
             MetricFamily("backlogd_owner_scan_skipped_total", .counter,
                 help: "Processes an owner scan did not get to because it ran out of its time budget.",
                 samples: [Sample([], .uint(p.ownerScanSkipped ?? 0))]),
+            MetricFamily("backlogd_kubernetes_pod_uid_conflicts", .gauge,
+                help: "Pod UIDs that more than one entry of the pods directory (kubernetes.pods_dir, <namespace>_<name>_<uid>) claims, at its last listing: their listeners get no k8s_namespace_name or k8s_pod_name.",
+                samples: [Sample([], .uint(UInt64(p.podUIDConflicts ?? 0)))]),
             ]
         }
         if let failures = p.netnsOpenFailures {

@@ -25,8 +25,6 @@ import Testing
         // v1: every controller has the path; name=systemd may be at the root (no systemd as PID 1).
         let v1 = "12:pids:/kubepods/besteffort/pod\(uid)/\(id)\n11:memory:/kubepods/besteffort/pod\(uid)/\(id)\n1:name=systemd:/\n0::/\n"
         #expect(KubernetesPod.uid(inCgroup: v1) == uid)
-        // Below a node's own slice (kubelet's --cgroup-root, kind clusters): still found.
-        #expect(KubernetesPod.uid(inCgroup: "0::/system.slice/node.scope/kubepods/burstable/pod\(uid)/\(id)\n") == uid)
     }
 
     /// backlogd in a pod of its own with a private cgroup namespace (containerd on cgroup v2):
@@ -36,6 +34,9 @@ import Testing
         #expect(KubernetesPod.uid(inCgroup: "0::/../../kubepods-besteffort-pod\(u).slice/cri-containerd-\(id).scope\n") == uid)
         #expect(KubernetesPod.uid(inCgroup: "0::/../pod\(uid)/\(id)\n") == uid)
         #expect(KubernetesPod.uid(inCgroup: "0::/../../../system.slice/containerd.service\n") == nil)
+        #expect(KubernetesPod.uid(inCgroup: "0::/../../../kubepods-burstable.slice/kubepods-burstable-pod\(u).slice/x.scope\n") == uid,
+                "a QoS level directly under the namespace root")
+        #expect(KubernetesPod.uid(inCgroup: "0::/../../user.slice/user-1000.slice/kubepods/pod\(uid)/x\n") == nil, "below a user's slice")
         #expect(CgroupUnit.parseWithPath("0::/../../kubepods-besteffort-pod\(u).slice/cri-containerd-\(id).scope\n").container == id)
     }
 
@@ -47,6 +48,22 @@ import Testing
         #expect(KubernetesPod.uid(inCgroup: "0::/kubepods/burstable/pod\(uid.uppercased())/x\n") == nil, "UIDs are lower case")
         #expect(KubernetesPod.uid(inCgroup: "0::/kubepods.slice/kubepods-burstable.slice\n") == nil)
         #expect(KubernetesPod.uid(inCgroup: "garbage\n::\n0::\n") == nil)
+    }
+
+    /// Paths only the kubelet should make, made below a user's or a service's own cgroup
+    /// (systemd delegation lets an unprivileged user do it): no pod, not a forged one.
+    @Test func podsOnlyWhereTheKubeletPutsThem() {
+        let u = uid.replacingOccurrences(of: "-", with: "_")
+        for forged in [
+            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/kubepods/pod\(uid)/x",
+            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/kubepods/burstable/pod\(uid)/x",
+            "0::/user.slice/user-1000.slice/user@1000.service/kubepods.slice/kubepods-pod\(u).slice/x.scope",
+            "0::/system.slice/node.scope/kubepods/burstable/pod\(uid)/\(id)",
+            "0::/kubepods/burstable/extra/pod\(uid)/x",
+            "0::/kubepods.slice/app.slice/kubepods-burstable-pod\(u).slice/x.scope",
+        ] {
+            #expect(KubernetesPod.uid(inCgroup: forged + "\n") == nil, "\(forged)")
+        }
     }
 
     @Test func podNamesFromThePodsDirectory() throws {
@@ -68,6 +85,13 @@ import Testing
         try FileManager.default.createDirectory(atPath: "\(dir)/payments_api_\(later)", withIntermediateDirectories: false)
         #expect(pods.lookup(later, now: 1) == nil)
         #expect(pods.lookup(later, now: 11)?.name == "api")
+        // A UID two entries claim names no pod (whichever readdir gave last used to win).
+        let twice = "dddddddd-1111-2222-3333-444455556666"
+        for entry in ["kube-system_coredns-x_\(twice)", "team-b_app_\(twice)"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(entry)", withIntermediateDirectories: false)
+        }
+        #expect(pods.lookup(twice, now: 30) == nil && pods.claimedTwice == [twice])
+        #expect(pods.lookup(uid, now: 30)?.name == "web-0", "the others are still named")
         // A missing directory: nothing, no crash.
         #expect(PodDirectory(path: dir + "/absent").lookup(uid, now: 0) == nil)
     }

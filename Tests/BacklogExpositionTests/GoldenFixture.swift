@@ -9,7 +9,7 @@ enum GoldenFixture {
     static func publication() -> Publication {
         Publication(snapshots: [namespace("host"), namespace("blue")],
                     process: ProcessFacts(ownerFailures: [.noPermission: 2], ownerScanSkipped: 0,
-                                          netnsOpenFailures: ["gone": 1], netnsUnreadableProcesses: 0))
+                                          netnsOpenFailures: ["gone": 1], netnsUnreadableProcesses: 0, podUIDConflicts: 1))
     }
 
     static func namespace(_ netns: String) -> Snapshot {

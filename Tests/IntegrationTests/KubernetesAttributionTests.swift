@@ -78,11 +78,29 @@ import Testing
                 }
                 try "\(p.pid)\n".write(toFile: "\(l.cgroups.last!)/cgroup.procs", atomically: false, encoding: .utf8)
             }
+            // Forged: the kubelet's layout made below another slice (as systemd delegation lets a user
+            // do under user@UID.service), with a pods directory entry for its UID: no pod.
+            let forgedUID = UUID().uuidString.lowercased()
+            let forgedRoot = "/sys/fs/cgroup/unified/bd-user-\(getpid())-\(nextUniqueNumber()).slice"
+            let forgedCgroups = [forgedRoot, "\(forgedRoot)/kubepods", "\(forgedRoot)/kubepods/burstable",
+                                 "\(forgedRoot)/kubepods/burstable/pod\(forgedUID)", "\(forgedRoot)/kubepods/burstable/pod\(forgedUID)/app"]
+            let forger = try OwnershipTests.listenerProcess("bdforge", port: 7086, in: ns, dir: dir)
+            processes.append(forger)
+            for path in forgedCgroups {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                made.append(path)
+            }
+            try "\(forger.pid)\n".write(toFile: "\(forgedCgroups.last!)/cgroup.procs", atomically: false, encoding: .utf8)
             // The kubelet's log directories: <namespace>_<name>_<uid>; the third pod's comes later.
             try FileManager.default.createDirectory(atPath: "\(pods)/shop_web-0_\(layouts[0].uid)", withIntermediateDirectories: false)
             try FileManager.default.createDirectory(atPath: "\(pods)/kube-system_coredns-5d78c9869d-x7x2k_\(layouts[1].uid)", withIntermediateDirectories: false)
             // Not a pod directory: ignored.
             try FileManager.default.createDirectory(atPath: "\(pods)/no_uid_here", withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(atPath: "\(pods)/kube-system_coredns-forged_\(forgedUID)", withIntermediateDirectories: false)
+            // Two entries claim the fourth pod's UID: it gets no name rather than a guess.
+            for entry in ["kube-system_etcd-0_\(layouts[3].uid)", "team-b_app-0_\(layouts[3].uid)"] {
+                try FileManager.default.createDirectory(atPath: "\(pods)/\(entry)", withIntermediateDirectories: false)
+            }
 
             let args = StuckConnectionScenarioTests.fastDaemon + ["--kubernetes.pods-dir", pods]
             let daemon = try startDaemon(in: ns, args)
@@ -99,6 +117,9 @@ import Testing
                         && info(layouts[1], namespace: "kube-system", name: "coredns-5d78c9869d-x7x2k")
                         && info(layouts[2], namespace: "", name: "")
                         && info(layouts[3], namespace: "", name: "") && info(layouts[4], namespace: "", name: "")
+                        && MetricsText.value(try scrape(ns).text, "backlogd_listener_info", [
+                            "port": "7086", "process": "bdforge", "k8s_namespace_name": "", "k8s_pod_name": "", "k8s_pod_uid": "",
+                        ]) == 1
                 }
             } catch {
                 let lines = try scrape(ns).text.split(separator: "\n").filter { $0.hasPrefix("backlogd_listener_info{") }
@@ -107,6 +128,7 @@ import Testing
             }
             // The unit is the container's scope where the systemd driver names one.
             let text = try scrape(ns).text
+            #expect(MetricsText.value(text, "backlogd_kubernetes_pod_uid_conflicts", [:]) == 1, "the fourth pod's UID, claimed twice")
             #expect(text.contains("port=\"7081\",socket=\"0\",process=\"bdpod1\",unit=\"cri-containerd-\(layouts[0].container).scope\""))
             // Not in a pod: the labels are there, empty.
             #expect(MetricsText.value(text, "backlogd_listener_info", ["port": "24519", "container": "", "k8s_pod_uid": "", "k8s_namespace_name": ""]) == 1)

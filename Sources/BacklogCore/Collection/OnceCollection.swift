@@ -46,7 +46,8 @@ public enum OnceCollection {
         }
         let onlyOwn = namespaces.count == 1 && namespaces[0].isHost && unreadable == nil
         let facts = ProcessFacts(ownerFailures: owners.failures, ownerScanSkipped: owners.skipped,
-                                 netnsOpenFailures: onlyOwn ? nil : failures, netnsUnreadableProcesses: unreadable)
+                                 netnsOpenFailures: onlyOwn ? nil : failures, netnsUnreadableProcesses: unreadable,
+                                 podUIDConflicts: owners.podUIDConflicts)
         return Publication(snapshots: snapshots, process: facts, maxListeners: settings.selection.maxListeners)
     }
 }

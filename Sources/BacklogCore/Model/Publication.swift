@@ -23,11 +23,14 @@ public struct ProcessFacts: Sendable, Equatable {
     public var netnsOpenFailures: [String: UInt64]?
     /// Processes whose network namespace the last discovery could not read (no CAP_SYS_PTRACE).
     public var netnsUnreadableProcesses: Int?
+    /// Pod UIDs more than one pods-directory entry claims (their pods are not named); with ownerFailures.
+    public var podUIDConflicts: Int?
 
     public init(ownerFailures: [Unattributed: UInt64]? = nil, ownerScanSkipped: UInt64? = nil,
-                netnsOpenFailures: [String: UInt64]? = nil, netnsUnreadableProcesses: Int? = nil) {
+                netnsOpenFailures: [String: UInt64]? = nil, netnsUnreadableProcesses: Int? = nil, podUIDConflicts: Int? = nil) {
         self.ownerFailures = ownerFailures
         self.ownerScanSkipped = ownerScanSkipped
+        self.podUIDConflicts = podUIDConflicts
         self.netnsOpenFailures = netnsOpenFailures
         self.netnsUnreadableProcesses = netnsUnreadableProcesses
     }

@@ -30,30 +30,44 @@ public struct KubernetesPod: Sendable, Hashable, Codable {
         return nil
     }
 
-    /// The UID of the pod cgroup in a path below a `kubepods` component (or above the
-    /// reader's cgroup namespace root), if any.
+    /// The UID of the pod cgroup in a path where the kubelet puts pods: `kubepods`
+    /// (`kubepods.slice`) at the root of the hierarchy, then at most a QoS level, then
+    /// the pod; or, seen from inside a cgroup namespace (paths of other cgroups start
+    /// above its root: `/../../kubepods-besteffort-pod<uid>.slice/…`), any of those
+    /// levels directly under the `..`s. Never below another slice or service: with
+    /// systemd delegation a user can make `…/user@1000.service/kubepods/pod<uid>` and
+    /// would otherwise be labelled as someone else's pod.
     static func uid(inPath path: Substring) -> String? {
-        var underKubepods = false
-        for component in path.split(separator: "/") {
-            // Inside a cgroup namespace (a container's, on cgroup v2) the paths of other
-            // cgroups start above its root: `/../../kubepods-besteffort-pod<uid>.slice/…`.
-            if component == "kubepods" || component == "kubepods.slice" || component == ".." {
-                underKubepods = true
-                continue
-            }
-            guard underKubepods else { continue }
-            // systemd driver: kubepods-burstable-pod<uid>.slice, kubepods-pod<uid>.slice
-            if component.hasPrefix("kubepods-"), component.hasSuffix(".slice") {
-                let stem = component.dropLast(".slice".count)
-                if let dash = stem.lastIndex(of: "-"), stem[stem.index(after: dash)...].hasPrefix("pod") {
-                    let raw = stem[stem.index(dash, offsetBy: 4)...]
-                    if let uid = valid(String(raw.map { $0 == "_" ? "-" : $0 })) { return uid }
-                }
-            }
-            // cgroupfs driver: pod<uid>
-            if component.hasPrefix("pod"), let uid = valid(String(component.dropFirst(3))) { return uid }
+        var rest = path.split(separator: "/")[...]
+        var aboveRoot = false
+        while rest.first == ".." {
+            rest = rest.dropFirst()
+            aboveRoot = true
         }
-        return nil
+        if let first = rest.first, first == "kubepods" || first == "kubepods.slice" {
+            rest = rest.dropFirst()
+        } else if !aboveRoot {
+            return nil
+        }
+        guard let level = rest.first else { return nil }
+        if let uid = podUID(level) { return uid }
+        guard qos(level), let pod = rest.dropFirst().first else { return nil }
+        return podUID(pod)
+    }
+
+    /// `kubepods-[<qos>-]pod<uid>.slice` (systemd driver, the UID's dashes as `_`) or `pod<uid>` (cgroupfs).
+    static func podUID(_ component: Substring) -> String? {
+        if component.hasPrefix("kubepods-"), component.hasSuffix(".slice") {
+            let stem = component.dropLast(".slice".count)
+            guard let dash = stem.lastIndex(of: "-"), stem[stem.index(after: dash)...].hasPrefix("pod") else { return nil }
+            return valid(String(stem[stem.index(dash, offsetBy: 4)...].map { $0 == "_" ? "-" : $0 }))
+        }
+        return component.hasPrefix("pod") ? valid(String(component.dropFirst(3))) : nil
+    }
+
+    /// A QoS class's cgroup: `burstable`, `besteffort` (cgroupfs) or `kubepods-<class>.slice` (systemd).
+    static func qos(_ component: Substring) -> Bool {
+        ["burstable", "besteffort", "kubepods-burstable.slice", "kubepods-besteffort.slice"].contains(component)
     }
 
     /// A UID as the API server makes them (`1b2c3d4e-aaaa-bbbb-cccc-1234567890ab`) or a

@@ -62,6 +62,8 @@ public final class OwnerIndex {
         set { pods.path = newValue }
     }
     private let pods: PodDirectory
+    /// Pod UIDs that more than one pods-directory entry claims (their pods are not named).
+    public var podUIDConflicts: Int { pods.claimedTwice.count }
 
     public init(procRoot: String = "/proc", budget: Double = 0.2, retryAfter: Double = 10, podsDir: String = PodDirectory.defaultPath) {
         self.procRoot = procRoot
@@ -352,20 +354,24 @@ public struct OwnerSnapshot: Sendable {
     public var byInode: [UInt32: Result<Owner, UnattributedError>]
     public var failures: [Unattributed: UInt64]
     public var skipped: UInt64
+    /// Pod UIDs claimed by more than one pods-directory entry, at its last listing.
+    public var podUIDConflicts: Int
     /// Which lookup this is (they count up): a tick re-applies owners only when it changed.
     public var generation: UInt64
 
     public init(byInode: [UInt32: Result<Owner, UnattributedError>], failures: [Unattributed: UInt64], skipped: UInt64,
-                generation: UInt64 = 0) {
+                podUIDConflicts: Int = 0, generation: UInt64 = 0) {
         self.byInode = byInode
         self.failures = failures
         self.skipped = skipped
+        self.podUIDConflicts = podUIDConflicts
         self.generation = generation
     }
 
     /// Looks up `inodes` now (a /proc scan for the ones not cached, bounded in time).
     public static func resolve(_ inodes: Set<UInt32>, with index: OwnerIndex, now: Double, generation: UInt64 = 0) -> OwnerSnapshot {
-        OwnerSnapshot(byInode: index.resolve(inodes, now: now), failures: index.failures, skipped: index.skippedProcesses,
-                      generation: generation)
+        let byInode = index.resolve(inodes, now: now)
+        return OwnerSnapshot(byInode: byInode, failures: index.failures, skipped: index.skippedProcesses,
+                             podUIDConflicts: index.podUIDConflicts, generation: generation)
     }
 }

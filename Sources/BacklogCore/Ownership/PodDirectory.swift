@@ -7,7 +7,9 @@ import Musl
 /// Pod namespaces and names without an API call: the kubelet keeps one
 /// directory per pod on every node, `/var/log/pods/<namespace>_<name>_<uid>/`
 /// (namespaces and pod names are DNS names: no `_`). Listed again only when a UID
-/// is not in the last listing, at most every `relistAfter` seconds. Use from one thread.
+/// is not in the last listing, at most every `relistAfter` seconds. A UID that two
+/// entries claim names no pod: which one is right cannot be told, and a guess would
+/// blame another team's pod. Use from one thread.
 public final class PodDirectory {
     public var path: String {
         didSet { if path != oldValue { byUID = [:]; listedAt = nil } }
@@ -15,6 +17,8 @@ public final class PodDirectory {
     public static let defaultPath = "/var/log/pods"
     public var relistAfter: Double = 10
     private var byUID: [String: (namespace: String, name: String)] = [:]
+    /// UIDs claimed by more than one entry in the last listing.
+    public private(set) var claimedTwice: Set<String> = []
     private var listedAt: Double?
     /// Most entries kept from one listing (a node runs at most a few hundred pods).
     static let maxEntries = 65_536
@@ -34,10 +38,15 @@ public final class PodDirectory {
     private func list(now: Double) {
         listedAt = now
         byUID = [:]
+        claimedTwice = []
         guard let dir = opendir(path) else { return }
         defer { closedir(dir) }
-        while let e = readdir(dir), byUID.count < Self.maxEntries {
-            if let (uid, namespace, name) = Self.parse(DirectoryEntry.name(e)) { byUID[uid] = (namespace, name) }
+        while let e = readdir(dir), byUID.count + claimedTwice.count < Self.maxEntries {
+            guard let (uid, namespace, name) = Self.parse(DirectoryEntry.name(e)), !claimedTwice.contains(uid) else { continue }
+            if byUID.updateValue((namespace, name), forKey: uid) != nil {
+                byUID[uid] = nil
+                claimedTwice.insert(uid)
+            }
         }
     }
 
