@@ -75,7 +75,8 @@ final class HTTPHandler: ChannelInboundHandler {
         }
         let close = !head.isKeepAlive
         // The rate limit and basic auth first; every path (/healthz and /probe too) passes them.
-        routes.gates.current.check(head, on: context.eventLoop, counters: routes.gates.counters).assumeIsolated().whenComplete { [self] result in
+        let source = context.channel.remoteAddress?.ipAddress
+        routes.gates.current.check(head, source: source, on: context.eventLoop, counters: routes.gates.counters).assumeIsolated().whenComplete { [self] result in
             guard context.channel.isActive else { return }
             switch result {
             case .success(.pass): route(context: context, head: head, close: close)

@@ -16,8 +16,8 @@ package protocol RequestGate: Sendable {
     /// Puts the connection's first handlers (TLS) on a new channel, on its event loop.
     func addConnectionHandlers(to pipeline: ChannelPipeline.SynchronousOperations, readTimeout: Double,
                                counters: AuthCounters) throws
-    /// Whether the request may go on to its route.
-    func check(_ head: HTTPRequestHead, on loop: EventLoop, counters: AuthCounters) -> EventLoopFuture<GateVerdict>
+    /// Whether the request may go on to its route; `source`: the client's IP address.
+    func check(_ head: HTTPRequestHead, source: String?, on loop: EventLoop, counters: AuthCounters) -> EventLoopFuture<GateVerdict>
 }
 
 package enum GateVerdict: Sendable {
@@ -34,7 +34,8 @@ package struct OpenGate: RequestGate {
     package var extraHeaders: [(String, String)] { [] }
     package func addConnectionHandlers(to pipeline: ChannelPipeline.SynchronousOperations, readTimeout: Double,
                                        counters: AuthCounters) throws {}
-    package func check(_ head: HTTPRequestHead, on loop: EventLoop, counters: AuthCounters) -> EventLoopFuture<GateVerdict> {
+    package func check(_ head: HTTPRequestHead, source: String?, on loop: EventLoop,
+                       counters: AuthCounters) -> EventLoopFuture<GateVerdict> {
         loop.makeSucceededFuture(.pass)
     }
 }

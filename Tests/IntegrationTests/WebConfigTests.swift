@@ -36,6 +36,27 @@ import Glibc
         }
     }
 
+    /// `rate_limit` per client address: a client that floods gets 429 from its own bucket
+    /// while another address's requests go on (one bucket for the whole endpoint, as
+    /// exporter-toolkit has, gave the scraper the flood's 429s). Refilled one per 10 minutes:
+    /// nothing comes back during the test however slow the machine.
+    @Test func theRateLimitIsPerClientAddress() throws {
+        let file = temporaryPath("web.yml")
+        try "rate_limit:\n  interval: 10m\n  burst: 3\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { unlink(file) }
+        try withNamespace { ns in
+            // Its readiness checks come from 127.0.0.1: the clients below use other addresses.
+            let daemon = try startDaemon(in: ns, ["--web.config.file", file])
+            defer { daemon.stop() }
+            func status(from address: String) throws -> Int {
+                try Curl.get(ns, "/healthz", ["--interface", address], scheme: "http").status
+            }
+            #expect(try (0..<5).map { _ in try status(from: "127.0.0.2") } == [200, 200, 200, 429, 429], "the flooding client")
+            #expect(try (0..<3).map { _ in try status(from: "127.0.0.3") } == [200, 200, 200], "the scraper: its own whole burst")
+            #expect(try status(from: "127.0.0.2") == 429, "the flood's bucket is still empty")
+        }
+    }
+
     @Test func basicAuthGuardsEveryPathAsNodeExporterDoes() throws {
         try withGuardedDaemon { ns, _, file in
             for path in ["/metrics", "/healthz", "/probe?port=1", "/snapshot", "/"] {

@@ -1,3 +1,4 @@
+import BacklogCore
 import BacklogHTTP
 import ExtrasBase64
 import NIOCore
@@ -13,13 +14,13 @@ package final class WebGate: RequestGate {
     /// The TLS context new connections get; nil: plain HTTP.
     var tls: ServerTLS? { settings.tls }
     private let verifier: PasswordVerifier?
-    private let bucket: SharedBucket?
+    private let buckets: SourceBuckets?
     package let extraHeaders: [(String, String)]
 
     package init(_ settings: WebSettings) {
         self.settings = settings
         verifier = settings.users.isEmpty ? nil : PasswordVerifier()
-        bucket = settings.rateLimit.flatMap { r in r.interval > 0 ? SharedBucket(TokenBucket(r)) : nil }
+        buckets = settings.rateLimit.flatMap { r in r.interval > 0 ? SourceBuckets(r) : nil }
         extraHeaders = settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
@@ -33,8 +34,9 @@ package final class WebGate: RequestGate {
         try pipeline.addHandler(TLSHandshakeGuard(timeout: readTimeout, allowedSANs: tls.settings.allowedSANs, counters: counters))
     }
 
-    package func check(_ head: HTTPRequestHead, on loop: EventLoop, counters: AuthCounters) -> EventLoopFuture<GateVerdict> {
-        if let bucket, !bucket.take() {
+    package func check(_ head: HTTPRequestHead, source: String?, on loop: EventLoop,
+                       counters: AuthCounters) -> EventLoopFuture<GateVerdict> {
+        if let buckets, !buckets.take(source: source) {
             return loop.makeSucceededFuture(.refuse(.tooManyRequests, "too many requests", headers: []))
         }
         guard let verifier else { return loop.makeSucceededFuture(.pass) }
@@ -74,11 +76,38 @@ package final class WebGate: RequestGate {
     static let unknownUserHash = "$2y$10$TpLbIpq/lMCl6lwXcjZqfOT9GTGLMXU0tgXDB2VH2cSkIpNGbYCQu"
 }
 
-/// The one bucket all connections take from.
-final class SharedBucket: Sendable {
-    private let bucket: Mutex<TokenBucket>
-    init(_ b: TokenBucket) { bucket = Mutex(b) }
-    func take() -> Bool { bucket.withLock { $0.take() } }
+/// `rate_limit` per client address: each source has its own token bucket, so one
+/// client's flood spends its own budget and not a scraper's (exporter-toolkit keeps one
+/// bucket for the whole endpoint). At most `maxSources` are remembered: when full,
+/// buckets that have refilled are forgotten (a new one starts full anyway), and
+/// sources beyond that share one overflow bucket.
+final class SourceBuckets: Sendable {
+    private struct State {
+        var buckets: [String: TokenBucket] = [:]
+        var overflow: TokenBucket
+    }
+    private let state: Mutex<State>
+    private let limit: WebSettings.RateLimit
+    let maxSources: Int
+
+    init(_ limit: WebSettings.RateLimit, maxSources: Int = 4096, now: ContinuousClock.Instant = .now) {
+        self.limit = limit
+        self.maxSources = maxSources
+        state = Mutex(State(overflow: TokenBucket(limit, now: now)))
+    }
+
+    /// Whether a request from `source` (its IP address; nil: unknown, the overflow bucket's) may go on.
+    func take(source: String?, now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { s in
+            guard let source else { return s.overflow.take(now: now) }
+            if s.buckets[source] == nil {
+                if s.buckets.count >= maxSources { s.buckets = s.buckets.filter { !$0.value.isFull(now: now) } }
+                guard s.buckets.count < maxSources else { return s.overflow.take(now: now) }
+                s.buckets[source] = TokenBucket(limit, now: now)
+            }
+            return s.buckets[source]!.take(now: now)
+        }
+    }
 }
 
 /// `burst` requests at once, then one per `interval`.
@@ -86,20 +115,25 @@ struct TokenBucket {
     let interval: Double
     let burst: Double
     var tokens: Double
-    var at = ContinuousClock.now
+    var at: ContinuousClock.Instant
 
-    init(_ r: WebSettings.RateLimit) {
+    init(_ r: WebSettings.RateLimit, now: ContinuousClock.Instant = .now) {
         interval = r.interval
         burst = Double(max(1, r.burst))
         tokens = burst
+        at = now
     }
 
-    mutating func take() -> Bool {
-        let now = ContinuousClock.now
-        tokens = min(burst, tokens + (now - at).seconds / interval)
-        at = now
+    mutating func take(now: ContinuousClock.Instant = .now) -> Bool {
+        tokens = min(burst, tokens + max(0, (now - at).seconds) / interval)
+        at = max(at, now)
         guard tokens >= 1 else { return false }
         tokens -= 1
         return true
+    }
+
+    /// Whether it has refilled by `now` (forgetting it changes nothing).
+    func isFull(now: ContinuousClock.Instant) -> Bool {
+        tokens + max(0, (now - at).seconds) / interval >= burst
     }
 }
