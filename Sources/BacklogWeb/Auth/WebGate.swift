@@ -79,12 +79,14 @@ package final class WebGate: RequestGate {
 /// `rate_limit` per client address: each source has its own token bucket, so one
 /// client's flood spends its own budget and not a scraper's (exporter-toolkit keeps one
 /// bucket for the whole endpoint). At most `maxSources` are remembered: when full,
-/// buckets that have refilled are forgotten (a new one starts full anyway), and
-/// sources beyond that share one overflow bucket.
+/// buckets that have refilled are forgotten (a new one starts full anyway), at most
+/// once per `interval` so that a flood from many addresses does not sweep the table
+/// on every request, and sources beyond that share one overflow bucket.
 final class SourceBuckets: Sendable {
     private struct State {
         var buckets: [String: TokenBucket] = [:]
         var overflow: TokenBucket
+        var sweptAt: ContinuousClock.Instant?
     }
     private let state: Mutex<State>
     private let limit: WebSettings.RateLimit
@@ -101,7 +103,10 @@ final class SourceBuckets: Sendable {
         state.withLock { s in
             guard let source else { return s.overflow.take(now: now) }
             if s.buckets[source] == nil {
-                if s.buckets.count >= maxSources { s.buckets = s.buckets.filter { !$0.value.isFull(now: now) } }
+                if s.buckets.count >= maxSources, s.sweptAt.map({ (now - $0).seconds >= limit.interval }) ?? true {
+                    s.sweptAt = now
+                    s.buckets = s.buckets.filter { !$0.value.isFull(now: now) }
+                }
                 guard s.buckets.count < maxSources else { return s.overflow.take(now: now) }
                 s.buckets[source] = TokenBucket(limit, now: now)
             }
