@@ -15,6 +15,12 @@ public struct DeepResult: Sendable {
     /// previous look leave it (accepted, or gone)? Missing when there was no
     /// previous look with waiting connections.
     public var acceptProgress: [GroupKey: Bool] = [:]
+    /// Per group with connections waiting at this look and the previous: whether the
+    /// application read or wrote on an accepted connection seen at both (received −
+    /// unread, acked + unacked: bytes the peer sends to a hung process do not count).
+    public var bytesMoved: [GroupKey: Bool] = [:]
+    /// Accepted connections open (ESTABLISHED or CLOSE_WAIT, accepted) per group.
+    public var acceptedOpen: [GroupKey: Int] = [:]
     public var status: SourceStatus
     /// CPU time (user + system, this thread) the dump took, summed over its
     /// stretches between pauses: the kernel's work filling the dump runs in our
@@ -43,6 +49,10 @@ public final class DeepCollector {
     private var halfOpenSeen: [GroupKey: [(time: Double, count: Int)]] = [:]
     private var halfOpenAlarm: [GroupKey: (until: Double, growth: Int)] = [:]
     private var previousUnaccepted: [GroupKey: Set<UInt64>] = [:]
+    /// Bytes the application moved, per accepted connection, of groups with connections waiting.
+    private var previousIO: [GroupKey: [UInt64: UInt64]] = [:]
+    /// UNIX listeners' pending queues at the last look: the oldest's inode and since when it was seen there.
+    private var unixHeads: [UInt32: (head: UInt32, since: Double, count: UInt32, at: Double)] = [:]
     private var lastGood: DeepResult?
     private var lastCount = 0
     /// Kept between dumps (its storage is reused); moved out while a dump runs.
@@ -83,6 +93,15 @@ public final class DeepCollector {
         }
         var stats = [ConnectionStats](repeating: ConnectionStats(), count: matcher.groups.count)
         var unaccepted = [Set<UInt64>](repeating: [], count: matcher.groups.count)
+        // Groups whose accepted connections' bytes are remembered: those with a queue
+        // now or waiting connections at the last look (a quiet listener costs nothing).
+        var watched = [Bool](repeating: false, count: matcher.groups.count)
+        for l in listeners where l.family != .unix && l.queueLength > 0 {
+            if let g = groupOf[l.groupKey] { watched[g] = true }
+        }
+        for g in previousUnaccepted.keys { if let i = groupOf[g] { watched[i] = true } }
+        var io = [[UInt64: UInt64]](repeating: [:], count: matcher.groups.count)
+        var open = [Int](repeating: 0, count: matcher.groups.count)
         var error: String?
         var skipped: UInt64 = 0
         let ports = matcher.ports
@@ -110,7 +129,8 @@ public final class DeepCollector {
                     for rec in batch {
                         // A dump is not a snapshot: a socket can be seen twice.
                         guard seen.insert(rec.cookie) else { continue }
-                        fold(rec, matcher: matcher, full: full, into: &stats, unaccepted: &unaccepted, now: now)
+                        fold(rec, matcher: matcher, full: full, into: &stats, unaccepted: &unaccepted,
+                             watched: watched, io: &io, open: &open, now: now)
                     }
                 } slice: { starting in
                     let t = ThreadCPU.seconds()
@@ -148,8 +168,17 @@ public final class DeepCollector {
                              : DeepResult(status: status, cpuSeconds: 0, trackingDropped: 0)
         result.trackingDropped = stall.dropped + requests.dropped
         var nextUnaccepted: [GroupKey: Set<UInt64>] = partial ? previousUnaccepted : [:]
+        var nextIO: [GroupKey: [UInt64: UInt64]] = partial ? previousIO : [:]
         for (i, g) in matcher.groups.enumerated() {
             result.stats[g] = stats[i]
+            result.acceptedOpen[g] = open[i]
+            // Bytes moved on a connection accepted at both looks.
+            if stats[i].unaccepted.count > 0, let before = previousIO[g] {
+                result.bytesMoved[g] = io[i].contains { cookie, moved in before[cookie].map { $0 != moved } ?? false }
+            } else {
+                result.bytesMoved[g] = nil
+            }
+            nextIO[g] = watched[i] && stats[i].unaccepted.count > 0 ? io[i] : nil
             // Accept progress: a connection waiting at the previous look has left the queue.
             if let before = previousUnaccepted[g], !before.isEmpty {
                 result.acceptProgress[g] = !before.isSubset(of: unaccepted[i])
@@ -175,6 +204,7 @@ public final class DeepCollector {
             }
         }
         previousUnaccepted = nextUnaccepted
+        previousIO = nextIO
         if !partial {
             let live = Set(matcher.groups)
             halfOpenSeen = halfOpenSeen.filter { live.contains($0.key) }
@@ -185,8 +215,56 @@ public final class DeepCollector {
         return result
     }
 
+    /// What the application has done on an accepted connection, in bytes: read
+    /// (received − unread) plus written (acked + still queued to send). A peer
+    /// that keeps sending to a hung process, or draining what it wrote before,
+    /// leaves it unchanged. Without tcpi_bytes_received (before 4.1): unread bytes only.
+    static func applicationBytes(_ rec: bd_tcp_record) -> UInt64 {
+        guard rec.has_bytes_received != 0 else { return UInt64(rec.rqueue) }
+        let read = rec.tcpi_bytes_received >= UInt64(rec.rqueue) ? rec.tcpi_bytes_received - UInt64(rec.rqueue) : 0
+        return read &+ rec.tcpi_bytes_acked &+ UInt64(rec.wqueue)
+    }
+
+    /// UNIX listeners with connections pending (`inodes`, from the fast tick):
+    /// how many wait, how long the oldest has (since it was first seen at the head
+    /// of the queue) and whether the head of the last look has left it. One
+    /// unix_diag dump with UDIAG_SHOW_ICONS, only when some UNIX queue holds connections.
+    public func unixQueues(_ inodes: Set<UInt32>, now: Double) -> [UInt32: (waiting: Int, oldest: Double, accepted: Bool?)] {
+        guard !inodes.isEmpty, let sock = try? socket.get() else {
+            unixHeads = [:]
+            return [:]
+        }
+        var seen: [UInt32: (count: UInt32, head: UInt32)] = [:]
+        do {
+            try sock.dumpUnix(states: TCPStates.listen, icons: true) { batch in
+                for rec in batch where rec.has_icons != 0 && inodes.contains(rec.inode) {
+                    seen[rec.inode] = (rec.icons_count, rec.icons_head)
+                }
+            }
+        } catch {
+            return [:]
+        }
+        var out: [UInt32: (waiting: Int, oldest: Double, accepted: Bool?)] = [:]
+        var next: [UInt32: (head: UInt32, since: Double, count: UInt32, at: Double)] = [:]
+        for (inode, q) in seen where q.count > 0 {
+            let before = unixHeads[inode]
+            var since = now
+            var accepted: Bool?
+            if let before {
+                accepted = before.head != q.head
+                // The queue is a FIFO: a new head was behind the old one, so queued at the last look if there were two.
+                since = accepted == true ? (before.count > 1 ? before.at : now) : before.since
+            }
+            next[inode] = (q.head, since, q.count, now)
+            out[inode] = (Int(q.count), now - since, accepted)
+        }
+        unixHeads = next
+        return out
+    }
+
     private func fold(_ rec: bd_tcp_record, matcher: ListenerMatcher, full: [Bool], into stats: inout [ConnectionStats],
-                      unaccepted: inout [Set<UInt64>], now: Double) {
+                      unaccepted: inout [Set<UInt64>], watched: [Bool], io: inout [[UInt64: UInt64]], open: inout [Int],
+                      now: Double) {
         let g: Int? = withUnsafeBytes(of: rec.local_addr) {
             matcher.match(family: Int32(rec.family), address: $0, port: rec.local_port, interface: rec.bound_ifindex)
         }
@@ -205,8 +283,12 @@ public final class DeepCollector {
             let fin: UInt32 = rec.state == UInt8(BD_TCP_CLOSE_WAIT) ? 1 : 0
             stats[g].unacceptedBytes += UInt64(rec.rqueue > fin ? rec.rqueue - fin : 0)
         case UInt8(BD_TCP_CLOSE_WAIT):
+            open[g] += 1
+            if watched[g] { io[g][rec.cookie] = Self.applicationBytes(rec) }
             stats[g].closeWait.add(ageSeconds: quiet)
         default:
+            open[g] += 1
+            if watched[g] { io[g][rec.cookie] = Self.applicationBytes(rec) }
             guard rec.rqueue > 0 else { return }
             let age = stall.observe(cookie: rec.cookie, rqueue: rec.rqueue,
                                     bytesReceived: rec.has_bytes_received != 0 ? rec.tcpi_bytes_received : nil,

@@ -84,6 +84,7 @@ enum ListenerFamilies {
         "backlogd_listen_unaccepted_connections", "backlogd_listen_unaccepted_oldest_seconds", "backlogd_listen_unaccepted_bytes",
         "backlogd_listen_stalled_connections", "backlogd_listen_stalled_oldest_seconds",
         "backlogd_listen_close_wait_connections", "backlogd_listen_close_wait_oldest_seconds", "backlogd_listener_info",
+        "backlogd_listen_no_progress_seconds",
     ]
 
     static let group = " A SO_REUSEPORT group's numbers are on its socket=\"0\" member."
@@ -111,6 +112,8 @@ enum ListenerFamilies {
             for _ in 0..<15 { v.append(nil) }
         }
         v.append(l.overflowsEstimated.map { .double($0) })
+        // The hang clock: 0 while nothing waits; none before a TCP listener's first deep look.
+        v.append(l.family == .unix || l.connections != nil ? .double(l.acceptance?.noProgressSeconds ?? 0) : nil)
         guard owners else { return }
         v.append(.int(1))
         v.append(l.fdUsage.map { .uint($0.open) })
@@ -164,6 +167,9 @@ enum ListenerFamilies {
                 extra: .none),
             ListenerFamily(name: "backlogd_listen_overflows_estimated_total", type: .counter,
                 help: "DEPRECATED: use backlogd_listen_drops_total (exact, per listener); this series goes in the next release. ESTIMATE: share of TcpExt ListenOverflows growth attributed to this listener: the growth between two reads of the counter (every 4th fast tick, at least once a second, and at each tick that sees a listener full) is split among the listeners seen full at any tick in between or at the earlier read.",
+                extra: .none),
+            ListenerFamily(name: "backlogd_listen_no_progress_seconds", type: .gauge,
+                help: "How long connections have waited for accept() with no sign of progress: nothing left the accept queue, and the processes holding the listener neither ran (CPU) nor moved bytes on accepted connections; 0 when none waits. The hang clock: not_accepting (hung) at thresholds.hung_after." + group,
                 extra: .none),
         ]
         guard owners else { return out }

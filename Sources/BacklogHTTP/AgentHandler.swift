@@ -77,7 +77,7 @@ final class AgentHandler: ChannelInboundHandler {
         guard let served = store.latest, (ContinuousClock.now - served.publishedAt).seconds <= limits.staleAfter else {
             return (ProbeVerdict(state: .up, sentence: "not judged: no fresh snapshot"), .up)
         }
-        let v = ProbeVerdict.judge(target, in: served.publication)
+        let v = store.weights.answer(ProbeVerdict.judge(target, in: served.publication), for: target)
         switch v.state {
         case .up: return (v, .up)
         case .down: return (v, .down)

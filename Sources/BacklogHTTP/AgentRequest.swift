@@ -38,7 +38,7 @@ enum AgentRequest {
     static func answer(_ v: ProbeVerdict) -> String {
         switch v.state {
         case .up: "\(v.weight)% up\n"
-        case .down, .unknown: "down #\(PrintableText.quoted(v.reason, limit: 400))\n"
+        case .down, .unknown: "down #\(ProbeVerdict.cut(PrintableText.quoted(v.reason, limit: 400)))\n"
         }
     }
 }

@@ -125,10 +125,10 @@ struct Routes {
         if age > limits.staleAfter {
             return .text(.ok, "up: not judged, the last snapshot is \(Int(age)) s old")
         }
-        let v = ProbeVerdict.judge(target, in: served.publication)
+        let v = store.weights.answer(ProbeVerdict.judge(target, in: served.publication), for: target)
         let text = PrintableText.escaped(v.reason)
         switch v.state {
-        case .up: return .text(.ok, "up \(v.weight)%: \(text)")
+        case .up: return .text(.ok, "up \(v.weight)%: \(text)", headers: [("X-Backlogd-Weight", "\(v.weight)")])
         case .down: return .text(.serviceUnavailable, "down: \(text)")
         case .unknown: return .text(.notFound, text)
         }

@@ -85,6 +85,8 @@ public final class SnapshotStore: Sendable {
     let cache = MetricsCache()
     /// The HAProxy agent's connections and answers, shown in /metrics while it listens.
     let agent = AgentActivity()
+    /// The weights the agent and /probe last answered (at most 25 points a step).
+    let weights = AnsweredWeights()
     public let version: String
     let indexPage: ByteBuffer
 

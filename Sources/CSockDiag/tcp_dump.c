@@ -97,6 +97,7 @@ static int tcp_attr(const struct nlattr *attr, void *data)
         if (plen >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(uint64_t)) {
             rec->has_bytes_received = 1;
             rec->tcpi_bytes_received = info.tcpi_bytes_received;
+            rec->tcpi_bytes_acked = info.tcpi_bytes_acked;  /* before bytes_received in tcp_info */
         }
         break;
     }

@@ -6,7 +6,7 @@
 #include <linux/unix_diag.h>
 #include "internal.h"
 
-int bd_unix_dump_start(struct bd_diag *d, uint32_t states)
+static int unix_dump_start(struct bd_diag *d, uint32_t states, uint32_t show)
 {
     char req[256] __attribute__((aligned(NLMSG_ALIGNTO)));
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
@@ -14,8 +14,18 @@ int bd_unix_dump_start(struct bd_diag *d, uint32_t states)
     struct unix_diag_req *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
     r->sdiag_family = AF_UNIX;
     r->udiag_states = states;
-    r->udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN;
+    r->udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN | show;
     return bd_dump_send(d, nlh, BD_DUMP_UNIX);
+}
+
+int bd_unix_dump_start(struct bd_diag *d, uint32_t states)
+{
+    return unix_dump_start(d, states, 0);
+}
+
+int bd_unix_dump_start_icons(struct bd_diag *d, uint32_t states)
+{
+    return unix_dump_start(d, states, UDIAG_SHOW_ICONS);
 }
 
 static int unix_attr(const struct nlattr *attr, void *data)
@@ -38,6 +48,17 @@ static int unix_attr(const struct nlattr *attr, void *data)
         rec->rqueue = q.udiag_rqueue;
         rec->wqueue = q.udiag_wqueue;
         rec->has_rqlen = 1;
+        break;
+    }
+    case UNIX_DIAG_ICONS: {
+        /* An array of u32: the pending connections' peer inodes, the oldest first. */
+        size_t plen = mnl_attr_get_payload_len(attr);
+        if (plen % sizeof(uint32_t) != 0)
+            return -1;
+        rec->has_icons = 1;
+        rec->icons_count = (uint32_t)(plen / sizeof(uint32_t));
+        if (plen >= sizeof(uint32_t))
+            memcpy(&rec->icons_head, mnl_attr_get_payload(attr), sizeof(uint32_t));
         break;
     }
     default:

@@ -28,6 +28,8 @@ struct DaemonFlags: ParsableArguments {
     @Option(help: h("deep.cpu_budget")) var deepCpuBudget: String?
     @Option(help: h("thresholds.near_full_ratio")) var nearFullRatio: String?
     @Option(help: h("thresholds.not_accepting_after")) var notAcceptingAfter: String?
+    @Option(help: h("thresholds.hung_after")) var hungAfter: String?
+    @Option(help: h("probe.recover_after")) var probeRecoverAfter: String?
     @Option(help: h("thresholds.stalled_after")) var stalledAfter: String?
     @Option(help: h("thresholds.close_wait_min")) var closeWaitMin: String?
     @Option(help: h("thresholds.close_wait_after")) var closeWaitAfter: String?
@@ -61,6 +63,8 @@ struct DaemonFlags: ParsableArguments {
             ("deep.min_interval", deepMinInterval.map { [$0] } ?? []), ("deep.cpu_budget", deepCpuBudget.map { [$0] } ?? []),
             ("thresholds.near_full_ratio", nearFullRatio.map { [$0] } ?? []),
             ("thresholds.not_accepting_after", notAcceptingAfter.map { [$0] } ?? []),
+            ("thresholds.hung_after", hungAfter.map { [$0] } ?? []),
+            ("probe.recover_after", probeRecoverAfter.map { [$0] } ?? []),
             ("thresholds.stalled_after", stalledAfter.map { [$0] } ?? []),
             ("thresholds.close_wait_min", closeWaitMin.map { [$0] } ?? []),
             ("thresholds.close_wait_after", closeWaitAfter.map { [$0] } ?? []),

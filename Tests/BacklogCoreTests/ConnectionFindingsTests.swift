@@ -21,11 +21,22 @@ import Testing
         return c
     }
 
+    /// `acceptProgress`: per group, the evidence the looks gave (ProgressTracker): true,
+    /// the queue moves (busy); false, nothing moved and the process is idle (hung).
     static func findings(_ listeners: [Listener], halfOpenGrowth: [GroupKey: Int] = [:],
                          acceptProgress: [GroupKey: Bool] = [:], cookieGrowth: UInt64? = nil,
                          thresholds: Thresholds = Thresholds(), window: Double = 15) -> [Finding] {
-        ConnectionFindings.evaluate(listeners: listeners, halfOpenGrowth: halfOpenGrowth, acceptProgress: acceptProgress,
-                                    cookieGrowth: cookieGrowth, netns: "ns:42", thresholds: thresholds, window: window)
+        let judged = listeners.map { l in
+            var l = l
+            if let moved = acceptProgress[l.groupKey], let u = l.connections?.unaccepted, u.count > 0 {
+                let hung: HangCause? = moved || u.oldestSeconds < thresholds.notAcceptingAfter ? nil : .idle
+                l.acceptance = AcceptEvidence(waiting: u.count, oldestWaitSeconds: u.oldestSeconds,
+                                              noProgressSeconds: moved ? 0 : u.oldestSeconds, progressed: moved, hung: hung)
+            }
+            return l
+        }
+        return ConnectionFindings.evaluate(listeners: judged, halfOpenGrowth: halfOpenGrowth,
+                                           cookieGrowth: cookieGrowth, netns: "ns:42", thresholds: thresholds, window: window)
     }
 
     static func kinds(_ f: [Finding]) -> [String] { f.map(\.kind).sorted() }
@@ -48,8 +59,11 @@ import Testing
         let message = f.first?.message ?? ""
         #expect(message.hasPrefix("0.0.0.0:80: 3 connections waiting for accept()"), "\(message)")
         #expect(message.contains("120 request bytes unread") && message.contains("queue 3/128"), "\(message)")
-        // A connection left the queue since the previous look: the process accepts, slowly.
-        #expect(Self.findings([waiting], acceptProgress: [Self.group: true]).isEmpty)
+        #expect(message.hasSuffix("— the process is idle and not calling accept() (no CPU, no connection open)"), "\(message)")
+        // A connection left the queue since the previous look: the process accepts, slowly (busy, a warning).
+        let busy = Self.findings([waiting], acceptProgress: [Self.group: true])
+        #expect(busy.map(\.kind) == ["accept_slow"] && busy.first?.severity == .warning, "\(busy)")
+        #expect(busy.first?.message.contains("— busy, not hung: the queue moves") == true, "\(busy)")
         // No previous look with waiting connections: one look is not enough to judge.
         #expect(Self.findings([waiting]).isEmpty)
         // Another group's lack of progress does not count for this one.

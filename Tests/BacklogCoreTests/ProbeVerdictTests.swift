@@ -56,7 +56,7 @@ import Testing
         #expect((all + [mapped]).filter(Self.tcp(80, "::ffff:127.0.0.2").matches).map(\.inode) == [1, 3, 8])
     }
 
-    @Test func downForACriticalFindingOrAQueueOverItsMaxNow() {
+    @Test func downForACriticalFindingOrAQueueOverItsMaxWithoutProgress() {
         let hung = Self.listener("127.0.0.1", 8080, inode: 1, length: 3, max: 128)
         let notAccepting = Finding(kind: "not_accepting", severity: .critical, listener: hung,
                                    message: "127.0.0.1:8080: 3 connections waiting for accept() — the process is not calling accept()")
@@ -73,9 +73,17 @@ import Testing
         v = ProbeVerdict.judge(Self.tcp(9090), in: Self.publication([hung, elsewhere], findings: [notAccepting]))
         #expect(v.state == .up && v.weight == 100, "\(v)")
 
-        let full = Self.listener("127.0.0.1", 8080, inode: 1, length: 5, max: 4)
+        // Over its max and nothing moves: down. Over its max but it accepts (a burst): in, at the least weight.
+        var full = Self.listener("127.0.0.1", 8080, inode: 1, length: 5, max: 4)
+        full.acceptance = AcceptEvidence(waiting: 5, oldestWaitSeconds: 2.5, noProgressSeconds: 2.5, progressed: false)
         v = ProbeVerdict.judge(Self.tcp(8080), in: Self.publication([full]))
         #expect(v.state == .down && v.sentence.contains("accept queue full 5/4") && v.kind == "accept_queue_full", "\(v)")
+        full.acceptance = AcceptEvidence(waiting: 5, oldestWaitSeconds: 2.5, noProgressSeconds: 0.4, progressed: true)
+        v = ProbeVerdict.judge(Self.tcp(8080), in: Self.publication([full]))
+        #expect(v.state == .up && v.weight == 10, "\(v)")
+        full.acceptance = nil
+        v = ProbeVerdict.judge(Self.tcp(8080), in: Self.publication([full]))
+        #expect(v.state == .up && v.weight == 10, "not known to be stuck before a deep look: \(v)")
     }
 
     @Test func aFullQueueEarlierInTheWindowOnlyLowersTheWeight() {

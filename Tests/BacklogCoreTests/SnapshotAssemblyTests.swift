@@ -119,12 +119,18 @@ import Testing
         // Without a deep result there is no judgement over time: neither rule fires.
         #expect(SnapshotAssembly.assemble(Self.readings([l]), settings: CollectorSettings()).findings.isEmpty)
         let deep = Self.deep {
-            $0.acceptProgress = [group: false]
             $0.halfOpenGrowth = [group: 5]
         }
-        let s = SnapshotAssembly.assemble(Self.readings([l], deep: deep, cookieGrowth: 4), settings: CollectorSettings())
+        // The deep looks' evidence: waiting 9 s, not decided (not hung yet): accept_slow.
+        l.acceptance = AcceptEvidence(waiting: 2, oldestWaitSeconds: 9, noProgressSeconds: 9, progressed: false)
+        var s = SnapshotAssembly.assemble(Self.readings([l], deep: deep, cookieGrowth: 4), settings: CollectorSettings())
         // Sorted most severe first, then by kind.
+        #expect(s.findings.map(\.kind) == ["accept_slow", "half_open_growing", "syn_cookies"])
+        l.acceptance?.hung = .stopped
+        s = SnapshotAssembly.assemble(Self.readings([l], deep: deep, cookieGrowth: 4), settings: CollectorSettings())
         #expect(s.findings.map(\.kind) == ["not_accepting", "half_open_growing", "syn_cookies"])
+        #expect(s.findings.first?.message.hasSuffix("— the process is stopped (SIGSTOP)") == true)
+        l.acceptance?.hung = nil
         #expect(s.findings.last?.message.hasPrefix("netns ns:7: 4 SYNs") == true)
         // The thresholds of the settings reach the connection rules too.
         var t = Thresholds()

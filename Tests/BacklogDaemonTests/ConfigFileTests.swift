@@ -53,11 +53,14 @@ import Testing
             thresholds:
               near_full_ratio: 0.5
               not_accepting_after: 4s
+              hung_after: 12s
               stalled_after: 20s
               close_wait_min: 11
               close_wait_after: 45s
               half_open_min: 12
               deferred_min: 13
+            probe:
+              recover_after: 5s
             agent:
               listen: ["127.0.0.1:24520", "[::1]:24520"]
               max_connections: 64
@@ -73,6 +76,7 @@ import Testing
         #expect(c.collection.fastCPUBudget == 0.05 && c.collection.deepMinInterval == 3 && c.collection.deepCPUBudget == 0.02)
         let t = c.collection.collector.thresholds
         #expect(t.nearFullRatio == 0.5 && t.notAcceptingAfter == 4 && t.stalledAfter == 20)
+        #expect(t.hungAfter == 12 && t.recoverAfter == 5)
         #expect(t.closeWaitMin == 11 && t.closeWaitAfter == 45 && t.halfOpenMin == 12 && t.deferredMin == 13)
         #expect(c.collection.namespaces == NamespaceSettings(all: true, filter: PatternFilter(include: ["ns:*", "prod-*"], exclude: ["host"])))
         #expect(c.collection.collector.selection.addresses.exclude == ["127.0.0.2"] && c.collection.collector.selection.processes.include == ["nginx", "php-fpm*"])
@@ -107,6 +111,8 @@ import Testing
         ("interval: 1s\ninterval: 2s\n", 1, "interval: duplicate key"),
         ("http:\n  read_timeout: 1s\n  read_timeout: 1s\n", 2, "read_timeout: duplicate key"),
         ("interval: 2s\npeak_window: 1s\n", 2, "peak_window: 1s is shorter than interval 2s"),
+        ("thresholds:\n  not_accepting_after: 5s\n  hung_after: 3s\n", 3,
+         "thresholds.hung_after: 3s is shorter than thresholds.not_accepting_after 5s"),
         ("ports: 80\n", 1, "ports: expected a mapping"),
         ("listen: [127.0.0.1:1\n", 2, "not valid YAML"),
         ("- a\n- b\n", 1, "expected a mapping"),

@@ -1,10 +1,12 @@
 /// Rules over a listener's queue and connections: each finding names the
 /// listener, gives the numbers, and the likely cause in one sentence.
 public enum ConnectionFindings {
-    /// `acceptProgress`: per group, whether a connection that waited at the previous
-    /// look has left the accept queue since; not_accepting needs two looks without.
+    /// Hung or busy comes from each listener's AcceptEvidence (the deep looks'
+    /// ProgressTracker): not_accepting when it says hung, accept_slow when
+    /// connections have waited not_accepting_after and it does not.
+    /// `oneShot`: `--once`, whose looks span its window only.
     public static func evaluate(
-        listeners: [Listener], halfOpenGrowth: [GroupKey: Int], acceptProgress: [GroupKey: Bool] = [:],
+        listeners: [Listener], halfOpenGrowth: [GroupKey: Int], oneShot: Bool = false,
         cookieGrowth: UInt64?, netns: String, thresholds t: Thresholds, window: Double = 0
     ) -> [Finding] {
         var out: [Finding] = []
@@ -28,19 +30,21 @@ public enum ConnectionFindings {
             return representatives?[member0.groupKey] ?? member0
         }
         for i in listeners.indices {
+            if listeners[i].family == .unix {
+                if let e = listeners[i].acceptance, e.waiting > 0, let f = acceptance(listeners[i], e, name: listeners[i].describedAddress,
+                                                                                     t: t, oneShot: oneShot, window: window) {
+                    out.append(f)
+                }
+                continue
+            }
             // Read in place; the listener is copied only when a rule may fire.
             guard listeners[i].socket == 0, let c = listeners[i].connections, c.mayFind(t) else { continue }
             let member0 = listeners[i]
             var l = representative(of: member0)
             l.connections = c
             let name = l.describedAddress + (l.socket > 0 ? " #\(l.socket)" : "")
-            let u = c.unaccepted
-            if u.count > 0 && u.oldestSeconds >= t.notAcceptingAfter && acceptProgress[l.groupKey] == false {
-                var evidence = "\(u.count) connection\(u.count == 1 ? "" : "s") waiting for accept(), the oldest for \(seconds(u.oldestSeconds)), \(c.unacceptedBytes) request bytes unread; queue \(l.queueLength)/\(l.queueMax)"
-                if let full = l.fullSeconds, full > 0 { evidence += " (full for \(seconds(full)) in all)" }
-                if let d = l.droppedText(window: window) { evidence += "; \(d)" }
-                out.append(Finding(kind: "not_accepting", severity: .critical, listener: l,
-                                   message: "\(name): \(evidence) — the process is not calling accept()"))
+            if let e = member0.acceptance, e.waiting > 0, let f = acceptance(l, e, name: name, t: t, oneShot: oneShot, window: window) {
+                out.append(f)
             }
             let d = c.syn(.deferred)
             if d.count >= t.deferredMin {
@@ -67,6 +71,34 @@ public enum ConnectionFindings {
                                message: "netns \(netns): \(cookieGrowth) SYNs answered with cookies because a SYN queue was full (TcpExt TCPReqQFullDoCookies) — a SYN flood, or handshakes a listener cannot finish fast enough"))
         }
         return out
+    }
+
+    /// not_accepting (hung) or accept_slow (busy, or not decided yet) from the evidence.
+    static func acceptance(_ l: Listener, _ e: AcceptEvidence, name: String, t: Thresholds, oneShot: Bool,
+                           window: Double) -> Finding? {
+        guard e.hung != nil || e.oldestWaitSeconds >= t.notAcceptingAfter else { return nil }
+        let n = e.waiting
+        var evidence: String
+        if l.family == .unix {
+            evidence = "\(n) connection\(n == 1 ? "" : "s") pending, the oldest for at least \(seconds(e.oldestWaitSeconds)); queue \(l.queueLength)/\(l.queueMax)"
+        } else {
+            let bytes = l.connections?.unacceptedBytes ?? 0
+            evidence = "\(n) connection\(n == 1 ? "" : "s") waiting for accept(), the oldest for \(seconds(e.oldestWaitSeconds)), \(bytes) request bytes unread; queue \(l.queueLength)/\(l.queueMax)"
+        }
+        if let full = l.fullSeconds, full > 0 { evidence += " (full for \(seconds(full)) in all)" }
+        if let d = l.droppedText(window: window) { evidence += "; \(d)" }
+        if let cause = e.hung {
+            return Finding(kind: "not_accepting", severity: .critical, listener: l,
+                           message: "\(name): \(evidence) — \(cause.clause(threads: e.threads, waitsHidden: e.waitsHidden))")
+        }
+        var why: String
+        if e.noProgressSeconds < e.oldestWaitSeconds || e.progressed {
+            why = "busy, not hung: the queue moves (last progress \(seconds(e.noProgressSeconds)) ago)"
+        } else {
+            why = "not hung so far: nothing has moved for \(seconds(e.noProgressSeconds)); hung after \(seconds(t.hungAfter)) without progress"
+            if oneShot { why += " (a --window longer than hung_after can tell)" }
+        }
+        return Finding(kind: "accept_slow", severity: .warning, listener: l, message: "\(name): \(evidence) — \(why)")
     }
 
     static func seconds(_ s: Double) -> String {

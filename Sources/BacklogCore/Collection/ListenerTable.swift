@@ -212,6 +212,15 @@ public struct ListenerTable: Sendable {
         for (i, c) in changed { listeners[i].connections = c }
     }
 
+    /// Each listener's hang evidence, for the groups looked at (`only`, or all): nil where none.
+    public mutating func apply(acceptance: [GroupKey: AcceptEvidence], only: Set<GroupKey>?) {
+        let changed = listeners.indices.filter { i in
+            if let only, !only.contains(listeners[i].groupKey) { return false }
+            return listeners[i].acceptance != acceptance[listeners[i].groupKey]
+        }
+        for i in changed { listeners[i].acceptance = acceptance[listeners[i].groupKey] }
+    }
+
     /// Puts each listener's owner (or the reason there is none) on it.
     public mutating func apply(owners: [UInt32: Result<Owner, UnattributedError>]) {
         Self.apply(owners: owners, to: &listeners)

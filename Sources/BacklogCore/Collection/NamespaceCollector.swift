@@ -38,6 +38,10 @@ public actor NamespaceCollector {
     private var deepResult: DeepResult?
     private var deepRunning = false
     private var ownersApplied: UInt64?
+    /// Hung or busy: the looks' memory per group with connections waiting.
+    private var progress = ProgressTracker()
+    /// Which groups a load balancer keeps out while they recover.
+    private var rotation = RotationMemory()
     private var occupant: NetnsOccupant?
     /// Early looks per group in the current episode, when the last was, and the
     /// longest queue seen at the episode's looks.
@@ -97,7 +101,8 @@ public actor NamespaceCollector {
         }
         r.readings.deepIntervalSeconds = deepInterval
         r.readings.fastIntervalSeconds = fastInterval
-        let snapshot = SnapshotAssembly.assemble(r.readings, settings: settings)
+        var snapshot = SnapshotAssembly.assemble(r.readings, settings: settings)
+        snapshot.heldOut = rotation.update(snapshot, now: now)
         if let gate, !table.steadyGroups.isEmpty || !early.isEmpty {
             considerEarlyLook(now: now, findings: snapshot.findings, gate: gate, thresholds: settings.thresholds, window: peakWindow)
         }
@@ -175,7 +180,53 @@ public actor NamespaceCollector {
         table.apply(result.stats)
         let fdStart = ThreadCPU.seconds()
         table.applyFdUsage(only: groups)
+        table.apply(acceptance: judgeProgress(result, deep: deep, now: now, thresholds: thresholds, only: groups), only: groups)
         return result.cpuSeconds + ThreadCPU.seconds() - fdStart
+    }
+
+    /// Hung or busy, for each group looked at whose connections wait: the dump's
+    /// accept and byte progress, the UNIX queues' heads, and the holders read now
+    /// (their CPU, states and, once a wait reaches not_accepting_after, wait channels).
+    /// A group with nothing waiting costs a dictionary lookup.
+    private func judgeProgress(_ r: DeepResult, deep: DeepCollector, now: Double, thresholds t: Thresholds,
+                               only: Set<GroupKey>?) -> [GroupKey: AcceptEvidence] {
+        var holders: [GroupKey: Set<Int32>] = [:]
+        var unixWaiting: [UInt32: GroupKey] = [:]
+        var unixGroups: [GroupKey] = []
+        for l in table.listeners {
+            if let only, !only.contains(l.groupKey) { continue }
+            if l.family == .unix {
+                unixGroups.append(l.groupKey)
+                if l.queueLength > 0 { unixWaiting[l.inode] = l.groupKey }
+            }
+            if let h = l.owner?.holders, !h.isEmpty, (l.queueLength > 0 || r.stats[l.groupKey]?.unaccepted.count ?? 0 > 0) {
+                holders[l.groupKey, default: []].formUnion(h)
+            }
+        }
+        func sample(_ g: GroupKey, oldest: Double) -> HolderSample? {
+            guard let pids = holders[g] else { return nil }
+            return HolderSample.read(Array(pids), waits: oldest >= t.notAcceptingAfter)
+        }
+        var out: [GroupKey: AcceptEvidence] = [:]
+        for (g, c) in r.stats where only?.contains(g) ?? true {
+            let u = c.unaccepted
+            let facts = LookFacts(now: now, waiting: u.count, oldestWait: u.oldestSeconds, accepted: r.acceptProgress[g],
+                                  bytesMoved: r.bytesMoved[g], acceptedOpen: r.acceptedOpen[g],
+                                  holders: u.count > 0 ? sample(g, oldest: u.oldestSeconds) : nil)
+            if let e = progress.look(g, facts, thresholds: t) { out[g] = e }
+        }
+        let queues = deep.unixQueues(Set(unixWaiting.keys), now: now)
+        for g in unixGroups where unixWaiting.values.contains(g) == false {
+            _ = progress.look(g, LookFacts(now: now, waiting: 0, oldestWait: 0), thresholds: t)
+        }
+        for (inode, g) in unixWaiting {
+            let q = queues[inode]
+            let facts = LookFacts(now: now, waiting: q?.waiting ?? 0, oldestWait: q?.oldest ?? 0, accepted: q?.accepted,
+                                  holders: q.map { sample(g, oldest: $0.oldest) } ?? nil)
+            if let e = progress.look(g, facts, thresholds: t) { out[g] = e }
+        }
+        if only == nil { progress.keep(Set(table.listeners.lazy.map(\.groupKey))) }
+        return out
     }
 
     // MARK: deep looks
@@ -214,6 +265,12 @@ public actor NamespaceCollector {
                      cookieHold: window + 1)
             if !lookedEarly && window > 0 {
                 lookedEarly = true
+                // The looks read the holders of listeners with a queue (hung or busy):
+                // their owners are needed now, not only at the end.
+                let waiting = Set(table.listeners.lazy.filter { $0.queueLength > 0 }.map(\.inode))
+                if !waiting.isEmpty {
+                    table.apply(owners: OwnerSnapshot.resolve(waiting, with: OwnerIndex(podsDir: settings.podsDir), now: 0).byInode)
+                }
                 _ = await deepLook(now: elapsed(), thresholds: settings.thresholds, window: window + 1)
             }
             if t >= window { break }
@@ -221,6 +278,7 @@ public actor NamespaceCollector {
         }
         _ = await deepLook(now: elapsed(), thresholds: settings.thresholds, window: window + 1)
         var readings = r.readings
+        readings.oneShot = true
         readings.listeners = table.listeners
         readings.deep = deepResult
         readings.windowSeconds = window

@@ -22,6 +22,8 @@ public struct NamespaceReadings: Sendable {
     public var unattributedOverflows: Double?
     /// Who is in the namespace (not for `host`).
     public var occupant: NetnsOccupant?
+    /// `--once`: its looks span one window, so a finding may say what a longer one would tell.
+    public var oneShot = false
 
     public init(netns: String, timestamp: Double, windowSeconds: Double, listeners: [Listener], sources: [SourceStatus],
                 netstat: NetstatCounters?, counterDeltas: [ListenCounter: UInt64]? = nil, cookieGrowth: UInt64? = nil,

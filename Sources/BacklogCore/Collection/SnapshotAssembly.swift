@@ -13,7 +13,7 @@ public enum SnapshotAssembly {
         let findings = QueueFindings.evaluate(listeners: listeners, somaxconn: r.sysctls["net.core.somaxconn"],
                                               thresholds: settings.thresholds, window: r.windowSeconds)
             + ConnectionFindings.evaluate(listeners: listeners, halfOpenGrowth: r.deep?.halfOpenGrowth ?? [:],
-                                          acceptProgress: r.deep?.acceptProgress ?? [:],
+                                          oneShot: r.oneShot,
                                           cookieGrowth: r.cookieGrowth, netns: r.netns, thresholds: settings.thresholds,
                                           window: r.windowSeconds)
             + FdFindings.evaluate(listeners: listeners)
@@ -26,6 +26,7 @@ public enum SnapshotAssembly {
         s.unattributedOverflows = r.unattributedOverflows
         s.trackingDropped = r.deep?.trackingDropped
         s.occupant = r.occupant
+        s.thresholds = settings.thresholds
         return s
     }
 }

@@ -47,6 +47,9 @@ public struct Listener: Sendable, Hashable, Codable {
     /// Of the processes holding it (Owner.holders), the one closest to its fd limit,
     /// as read at the last deep look.
     public var fdUsage: FdUsage?
+    /// Hung or only busy: what the deep looks at its waiting connections tell (on
+    /// every member of its group); nil while none waits.
+    public var acceptance: AcceptEvidence?
 
     public init(
         netns: String = "host", family: AddressFamily, address: String, port: UInt16?,

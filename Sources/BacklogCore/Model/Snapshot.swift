@@ -28,6 +28,11 @@ public struct Snapshot: Sendable {
     public internal(set) var listenersLeftOut = 0
     /// Who is in the namespace (not for `host`), for `backlogd_netns_info`.
     public internal(set) var occupant: NetnsOccupant?
+    /// The thresholds the findings were judged with (the load-balancer verdict reads them).
+    public internal(set) var thresholds = Thresholds()
+    /// Groups a load balancer keeps out although no longer hung: they were, and have not
+    /// yet shown progress with short waits for `recoverAfter` (RotationMemory).
+    public var heldOut: [GroupKey: HeldOut] = [:]
 
     public init(
         netns: String = "host", timestamp: Double, windowSeconds: Double, listeners: [Listener],

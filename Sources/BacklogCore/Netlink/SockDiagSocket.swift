@@ -141,8 +141,9 @@ public final class SockDiagSocket {
     }
 
     /// Streams a unix_diag dump of the sockets in `states`.
-    public func dumpUnix(states: UInt32, _ body: (UnsafeBufferPointer<bd_unix_record>) throws -> Void) throws {
-        let rc = bd_unix_dump_start(handle, states)
+    /// `icons`: each listener's pending connections too (count and the oldest's inode).
+    public func dumpUnix(states: UInt32, icons: Bool = false, _ body: (UnsafeBufferPointer<bd_unix_record>) throws -> Void) throws {
+        let rc = icons ? bd_unix_dump_start_icons(handle, states) : bd_unix_dump_start(handle, states)
         if rc < 0 { throw SockDiagError("unix_diag dump request", code: rc) }
         while true {
             let n = bd_unix_dump_next(handle, unixBatch, Self.batchSize)

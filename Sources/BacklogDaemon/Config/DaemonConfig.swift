@@ -32,6 +32,11 @@ public struct DaemonConfig: Sendable, Equatable {
             throw ConfigError(key: "peak_window", line: nil,
                               "\(DurationText.text(collection.peakWindow)) is shorter than interval \(DurationText.text(collection.interval))")
         }
+        let t = collection.collector.thresholds
+        if t.hungAfter < t.notAcceptingAfter {
+            throw ConfigError(key: "thresholds.hung_after", line: nil,
+                              "\(DurationText.text(t.hungAfter)) is shorter than thresholds.not_accepting_after \(DurationText.text(t.notAcceptingAfter))")
+        }
         if Set(listen).count != listen.count { throw ConfigError(key: "listen", line: nil, "an address is listed twice") }
         if Set(agent.listen).count != agent.listen.count { throw ConfigError(key: "agent.listen", line: nil, "an address is listed twice") }
         for a in agent.listen {

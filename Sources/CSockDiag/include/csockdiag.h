@@ -68,6 +68,7 @@ struct bd_tcp_record {
     uint32_t tcpi_last_ack_recv;   /* ms since */
     uint8_t has_bytes_received;    /* 1 when tcp_info reached tcpi_bytes_received */
     uint64_t tcpi_bytes_received;  /* bytes received in order (acked by us) */
+    uint64_t tcpi_bytes_acked;     /* bytes sent and acked by the peer (with has_bytes_received) */
     uint8_t has_drops;       /* 1 when INET_DIAG_SKMEMINFO reached SK_MEMINFO_DROPS */
     uint32_t drops;          /* sk_drops: segments dropped against this socket (LISTEN dumps only) */
 };
@@ -81,6 +82,9 @@ struct bd_unix_record {
     uint32_t inode;
     uint32_t rqueue;         /* LISTEN: pending connections */
     uint32_t wqueue;         /* LISTEN: backlog */
+    uint8_t has_icons;       /* 1 when UNIX_DIAG_ICONS came (asked for by bd_unix_dump_start_icons) */
+    uint32_t icons_count;    /* pending connections listed */
+    uint32_t icons_head;     /* the first (oldest) pending connection's peer inode; 0 when none */
     char path[BD_UNIX_PATH_MAX]; /* raw sun_path bytes, not NUL-terminated; abstract: path[0] == 0 */
 };
 
@@ -114,6 +118,9 @@ int bd_tcp_dump_next(struct bd_diag *d, struct bd_tcp_record *out, size_t cap);
 
 /* Starts a unix_diag dump of sockets in the states `states` (bit 1<<state). */
 int bd_unix_dump_start(struct bd_diag *d, uint32_t states);
+/* The same, also asking for each listener's pending connections (UDIAG_SHOW_ICONS):
+ * their count and the oldest one's inode, to tell whether the queue moves. */
+int bd_unix_dump_start_icons(struct bd_diag *d, uint32_t states);
 int bd_unix_dump_next(struct bd_diag *d, struct bd_unix_record *out, size_t cap);
 
 /* Builds the port-set bytecode into buf. Returns its length, or -EINVAL
