@@ -15,6 +15,11 @@ public struct DeepResult: Sendable {
     /// previous look leave it (accepted, or gone)? Missing when there was no
     /// previous look with waiting connections.
     public var acceptProgress: [GroupKey: Bool] = [:]
+    /// Per group, as acceptProgress: whether a connection waiting at the previous look
+    /// is now seen accepted (an inode of its own). One that vanished may have been
+    /// accepted and closed in between, or reset by its client (HAProxy's checks
+    /// close with RST): only the holders' CPU can tell those apart (ProgressTracker).
+    public var acceptedSeen: [GroupKey: Bool] = [:]
     /// Per group with connections waiting at this look and the previous: whether the
     /// application read or wrote on an accepted connection seen at both (received −
     /// unread, acked + unacked: bytes the peer sends to a hung process do not count).
@@ -182,8 +187,10 @@ public final class DeepCollector {
             // Accept progress: a connection waiting at the previous look has left the queue.
             if let before = previousUnaccepted[g], !before.isEmpty {
                 result.acceptProgress[g] = !before.isSubset(of: unaccepted[i])
+                result.acceptedSeen[g] = before.contains { io[i][$0] != nil }
             } else {
                 result.acceptProgress[g] = nil
+                result.acceptedSeen[g] = nil
             }
             nextUnaccepted[g] = unaccepted[i].isEmpty ? nil : unaccepted[i]
             // Half-open growth against the fewest seen over the window; the alarm is held for the window.

@@ -121,6 +121,22 @@ import Testing
         #expect(Self.hungAt(unknown) == nil)
     }
 
+    @Test func connectionsThatClientsResetAreNotProgress() {
+        // HAProxy's checks close with RST: their connections leave the accept queue
+        // of a stopped server although nothing accepted them.
+        let e = Self.run(6) { t in
+            LookFacts(now: Double(t), waiting: 3, oldestWait: Double(t) + 0.5, accepted: t > 0 ? true : nil,
+                      acceptedSeen: t > 0 ? false : nil, bytesMoved: false, acceptedOpen: 2, holders: Self.holders(halt: .stopped))
+        }
+        #expect(Self.hungAt(e) == 2 && e[2]?.hung == .stopped, "\(e.map { $0?.hung })")
+        // The same gone connections while the holders run: accepted and closed in between.
+        let running = Self.run(12) { t in
+            LookFacts(now: Double(t), waiting: 3, oldestWait: 3, accepted: t > 0 ? true : nil,
+                      acceptedSeen: t > 0 ? false : nil, bytesMoved: false, acceptedOpen: 2, holders: Self.holders(cpu: Double(t) * 0.03))
+        }
+        #expect(Self.hungAt(running) == nil)
+    }
+
     @Test func anEpisodeEndsWhenNothingWaits() {
         var tracker = ProgressTracker()
         let f = LookFacts(now: 0, waiting: 1, oldestWait: 1, acceptedOpen: 0)
@@ -163,6 +179,19 @@ import Testing
         #expect(memory.update(Self.snapshot(l), now: 3)[l.groupKey]?.healthySeconds == 1)
         #expect(memory.update(Self.snapshot(l), now: 4).isEmpty)
         #expect(memory.update(Self.snapshot(l), now: 5).isEmpty, "and stays in")
+
+        // Still stopped, and a balancer's checks (reset by it: the deep look sees none of
+        // them waiting) are all that reach it: its queue never empties, it stays out.
+        var stopped = l
+        stopped.acceptance = nil
+        stopped.queueLength = 4
+        memory = RotationMemory()
+        _ = memory.update(Self.snapshot(stopped, findings: [hung]), now: 10)
+        for t in 11...20 { #expect(memory.update(Self.snapshot(stopped), now: Double(t))[l.groupKey] != nil) }
+        // Resumed: it accepts them all; an empty queue for 2 s brings it back.
+        stopped.queueLength = 0
+        #expect(memory.update(Self.snapshot(stopped), now: 21)[l.groupKey] != nil)
+        #expect(memory.update(Self.snapshot(stopped), now: 23).isEmpty)
     }
 
     @Test func theVerdictHoldsOutARecoveringBackendAndWeighsABusyOne() {

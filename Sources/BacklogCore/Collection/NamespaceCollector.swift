@@ -138,6 +138,13 @@ public actor NamespaceCollector {
             longest[l.groupKey] = max(longest[l.groupKey] ?? 0, l.queueLength)
         }
         early = early.filter { longest[$0.key] != nil }
+        // Groups whose looks have not decided yet (waiting, no progress, not hung) keep
+        // getting looks until the hang clock can reach hung_after.
+        var undecided = Set<GroupKey>()
+        for l in table.listeners where l.socket == 0 {
+            if let a = l.acceptance, !a.progressed, a.hung == nil { undecided.insert(l.groupKey) }
+        }
+        let undecidedLooks = Self.earlyLooksPerEpisode + Int((thresholds.hungAfter / Self.earlyLookSpacing).rounded(.up)) + 1
         var due: [GroupKey: Int] = [:]
         for g in candidates {
             guard let e = early[g] else {
@@ -147,7 +154,7 @@ public actor NamespaceCollector {
             guard now - e.last >= Self.earlyLookSpacing else { continue }
             if (longest[g] ?? 0) > e.watermark {
                 due[g] = 1
-            } else if e.looks < Self.earlyLooksPerEpisode {
+            } else if e.looks < Self.earlyLooksPerEpisode || (undecided.contains(g) && e.looks < undecidedLooks) {
                 due[g] = e.looks + 1
             }
         }
@@ -211,7 +218,7 @@ public actor NamespaceCollector {
         for (g, c) in r.stats where only?.contains(g) ?? true {
             let u = c.unaccepted
             let facts = LookFacts(now: now, waiting: u.count, oldestWait: u.oldestSeconds, accepted: r.acceptProgress[g],
-                                  bytesMoved: r.bytesMoved[g], acceptedOpen: r.acceptedOpen[g],
+                                  acceptedSeen: r.acceptedSeen[g], bytesMoved: r.bytesMoved[g], acceptedOpen: r.acceptedOpen[g],
                                   holders: u.count > 0 ? sample(g, oldest: u.oldestSeconds) : nil)
             if let e = progress.look(g, facts, thresholds: t) { out[g] = e }
         }

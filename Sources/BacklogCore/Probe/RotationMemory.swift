@@ -40,8 +40,11 @@ public struct RotationMemory: Sendable {
             for l in s.listeners where l.socket == 0 { byGroup[l.groupKey] = l }
             for (g, was) in out where next[g] == nil {
                 guard let l = byGroup[g] else { continue }  // gone: nothing to hold out
+                // Healthy: the accept queue empty now (its length counts every child, those
+                // reset by their clients too: a stopped server whose only connections are a
+                // balancer's checks never empties it), or the looks see progress with short waits.
                 let e = l.acceptance
-                let healthy = e == nil || (e!.progressed && e!.oldestWaitSeconds < t.notAcceptingAfter)
+                let healthy = l.queueLength == 0 || (e.map { $0.progressed && $0.oldestWaitSeconds < t.notAcceptingAfter } ?? false)
                 var h = was
                 if healthy {
                     let since = was.healthySince ?? now

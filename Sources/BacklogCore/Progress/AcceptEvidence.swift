@@ -53,7 +53,9 @@ public enum HangCause: Sendable, Hashable, Codable {
         case .frozen: return "its cgroup is frozen"
         case .uninterruptible(let n, let wchan):
             return "all \(n) thread\(n == 1 ? " is" : "s are") in uninterruptible sleep at \(wchan)"
-        case .idle: return "the process is idle and not calling accept() (no CPU, no connection open)"
+        case .idle:
+            let waits = waitsHidden ? nil : threads
+            return "the process is idle and not calling accept() (no CPU, no connection open)" + (waits.map { ": \($0)" } ?? "")
         case .noProgress(let s):
             let waits = waitsHidden ? "the cause is unknown without CAP_SYS_PTRACE (wait channels read 0)"
                 : threads ?? "the holders are not known"

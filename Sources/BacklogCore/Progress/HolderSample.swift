@@ -38,7 +38,7 @@ public struct HolderSample: Sendable, Hashable {
     /// Reads `pids` (those gone are left out); nil when none could be read.
     /// `waits`: read each thread's wait channel too (only when a finding may need it).
     public static func read(_ pids: [Int32], waits: Bool, procRoot: String = "/proc",
-                            cgroupRoot: String = "/sys/fs/cgroup") -> HolderSample? {
+                            cgroups: CgroupMounts = .host) -> HolderSample? {
         var read: [Int32] = []
         var ticks: UInt64 = 0
         var threads = ThreadWaits()
@@ -50,7 +50,7 @@ public struct HolderSample: Sendable, Hashable {
             guard let stat = Stat(pid: pid, path: "\(procRoot)/\(pid)/stat") else { continue }
             read.append(pid)
             ticks += stat.ticks
-            if isFrozen(pid: pid, procRoot: procRoot, cgroupRoot: cgroupRoot, cache: &frozenCache) { frozen += 1 }
+            if isFrozen(pid: pid, procRoot: procRoot, cgroups: cgroups, cache: &frozenCache) { frozen += 1 }
             for tid in taskIDs("\(procRoot)/\(pid)/task").prefix(maxThreads) {
                 guard let t = Stat(pid: tid, path: "\(procRoot)/\(pid)/task/\(tid)/stat") else { continue }
                 let needsWchan = waits || t.state == UInt8(ascii: "D")
@@ -113,18 +113,83 @@ public struct HolderSample: Sendable, Hashable {
         return out.sorted()
     }
 
-    /// cgroup v2: `frozen 1` in the cgroup.events of the process's cgroup (the `0::` line).
-    static func isFrozen(pid: Int32, procRoot: String, cgroupRoot: String, cache: inout [String: Bool]) -> Bool {
+    /// cgroup v2: `frozen 1` in the cgroup.events of the process's cgroup (the `0::`
+    /// line; docker pause, systemctl freeze); cgroup v1: `FROZEN` in the freezer
+    /// hierarchy's freezer.state. The threads of a frozen process show plain `S`.
+    static func isFrozen(pid: Int32, procRoot: String, cgroups: CgroupMounts, cache: inout [String: Bool]) -> Bool {
         guard let text = try? ProcFile.read("\(procRoot)/\(pid)/cgroup", limit: 1 << 16) else { return false }
-        let prefix = Array("0::".utf8)
-        guard let line = text.split(separator: 0x0a).first(where: { $0.starts(with: prefix) }) else { return false }
-        let path = String(decoding: line.dropFirst(prefix.count), as: UTF8.self)
-        // Outside our cgroup namespace (`/..`) the file is not where the path says.
-        guard path.hasPrefix("/"), !path.contains("/..") else { return false }
-        if let known = cache[path] { return known }
-        let events = (try? ProcFile.read("\(cgroupRoot)\(path == "/" ? "" : path)/cgroup.events", limit: 4096)) ?? []
-        let frozen = events.split(separator: 0x0a).contains { $0.elementsEqual("frozen 1".utf8) }
-        cache[path] = frozen
-        return frozen
+        for line in text.split(separator: 0x0a) {
+            let parts = line.split(separator: UInt8(ascii: ":"), maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let path = String(decoding: parts[2], as: UTF8.self)
+            // Outside our cgroup namespace (`/..`) the file is not where the path says.
+            guard path.hasPrefix("/"), !path.contains("/..") else { continue }
+            let file: String
+            let frozenText: String
+            if parts[0].elementsEqual("0".utf8), parts[1].isEmpty, let root = cgroups.v2 {
+                file = "\(root)\(path == "/" ? "" : path)/cgroup.events"
+                frozenText = "frozen 1"
+            } else if parts[1].split(separator: UInt8(ascii: ",")).contains(where: { $0.elementsEqual("freezer".utf8) }),
+                      let root = cgroups.v1Freezer {
+                file = "\(root)\(path == "/" ? "" : path)/freezer.state"
+                frozenText = "FROZEN"
+            } else {
+                continue
+            }
+            if let known = cache[file] {
+                if known { return true }
+                continue
+            }
+            let bytes = (try? ProcFile.read(file, limit: 4096)) ?? []
+            let frozen = bytes.split(separator: 0x0a).contains { $0.elementsEqual(frozenText.utf8) }
+            cache[file] = frozen
+            if frozen { return true }
+        }
+        return false
+    }
+}
+
+/// Where the cgroup hierarchies that can freeze a process are mounted (from
+/// /proc/self/mountinfo): the v2 one (`/sys/fs/cgroup`, or `…/unified` on hybrid
+/// hosts) and the v1 freezer controller's.
+public struct CgroupMounts: Sendable, Hashable {
+    public var v2: String?
+    public var v1Freezer: String?
+
+    public init(v2: String?, v1Freezer: String?) {
+        self.v2 = v2
+        self.v1Freezer = v1Freezer
+    }
+
+    /// This host's, read once: from our own mount table, else (a private mount
+    /// namespace whose /sys has no cgroups, as under `ip netns exec`) from pid 1's,
+    /// reached through /proc/1/root.
+    public static let host: CgroupMounts = {
+        let own = parse((try? ProcFile.read("/proc/self/mountinfo", limit: 1 << 20)) ?? [])
+        if own.v2 != nil || own.v1Freezer != nil { return own }
+        var first = parse((try? ProcFile.read("/proc/1/mountinfo", limit: 1 << 20)) ?? [])
+        first.v2 = first.v2.map { "/proc/1/root" + $0 }
+        first.v1Freezer = first.v1Freezer.map { "/proc/1/root" + $0 }
+        return first
+    }()
+
+    /// mountinfo: `id parent major:minor root mountpoint options… - fstype source superoptions`.
+    static func parse(_ text: [UInt8]) -> CgroupMounts {
+        var m = CgroupMounts(v2: nil, v1Freezer: nil)
+        for line in text.split(separator: 0x0a) {
+            let words = line.split(separator: 0x20)
+            guard let dash = words.firstIndex(where: { $0.elementsEqual("-".utf8) }), dash >= 5, words.count > dash + 3 else { continue }
+            let point = String(decoding: words[4], as: UTF8.self)
+            // Octal escapes (\040) in a mount point: not ours to guess; such a mount is skipped.
+            guard !point.contains("\\") else { continue }
+            let type = words[dash + 1]
+            if type.elementsEqual("cgroup2".utf8), m.v2 == nil {
+                m.v2 = point
+            } else if type.elementsEqual("cgroup".utf8), m.v1Freezer == nil,
+                      words[dash + 3].split(separator: UInt8(ascii: ",")).contains(where: { $0.elementsEqual("freezer".utf8) }) {
+                m.v1Freezer = point
+            }
+        }
+        return m
     }
 }

@@ -6,6 +6,9 @@ public struct LookFacts: Sendable {
     public var oldestWait: Double
     /// A connection waiting at the previous look has left the queue; nil without a previous look.
     public var accepted: Bool?
+    /// Of those, one is seen accepted (not merely gone: a client's RST also takes one
+    /// out of the queue); nil when not known (UNIX: their queue keeps closed clients).
+    public var acceptedSeen: Bool?
     /// The application read or wrote on accepted connections since the previous look; nil when unknown.
     public var bytesMoved: Bool?
     /// Accepted connections still open; nil when unknown (UNIX listeners).
@@ -13,12 +16,13 @@ public struct LookFacts: Sendable {
     /// The holders at this look; nil when they are not known.
     public var holders: HolderSample?
 
-    public init(now: Double, waiting: Int, oldestWait: Double, accepted: Bool? = nil, bytesMoved: Bool? = nil,
-                acceptedOpen: Int? = nil, holders: HolderSample? = nil) {
+    public init(now: Double, waiting: Int, oldestWait: Double, accepted: Bool? = nil, acceptedSeen: Bool? = nil,
+                bytesMoved: Bool? = nil, acceptedOpen: Int? = nil, holders: HolderSample? = nil) {
         self.now = now
         self.waiting = waiting
         self.oldestWait = oldestWait
         self.accepted = accepted
+        self.acceptedSeen = acceptedSeen
         self.bytesMoved = bytesMoved
         self.acceptedOpen = acceptedOpen
         self.holders = holders
@@ -65,7 +69,11 @@ public struct ProgressTracker: Sendable {
             ran = before.pids != now.pids
                 || used >= max(2 / HolderSample.ticksPerSecond, Self.ranShare * dt)
         }
-        let progressed = !first && (f.accepted == true || f.bytesMoved == true || ran)
+        // A connection that left the queue counts when it is seen accepted, or when it
+        // is gone and the holders ran (accepted and closed in between) or are not known;
+        // gone while the holders did nothing is a client that gave up.
+        let accepted = f.acceptedSeen == true || (f.accepted == true && (f.acceptedSeen == nil || ran || !cpuKnown))
+        let progressed = !first && (accepted || f.bytesMoved == true || ran)
         if progressed { e.lastProgress = f.now }
         let waitStart = f.now - f.oldestWait
         let clock = max(0, f.now - max(waitStart, e.lastProgress ?? -.infinity))
@@ -74,20 +82,23 @@ public struct ProgressTracker: Sendable {
         e.holders = f.holders
         episodes[g] = e
 
+        // The strongest cause names the hang: a halt seen now beats "idle" and "nothing moved".
+        var halted: HangCause?
+        switch f.holders?.halt {
+        case .stopped?: halted = .stopped
+        case .traced?: halted = .traced
+        case .frozen?: halted = .frozen
+        case .uninterruptible(let w)?: halted = .uninterruptible(threads: f.holders?.threads.total ?? 0, wchan: w)
+        case nil: halted = nil
+        }
         var hung: HangCause?
         let waited = f.oldestWait >= t.notAcceptingAfter
         if clock >= t.hungAfter {
-            hung = .noProgress(seconds: clock)
-        }
-        if waited, e.haltLooks >= 2, let halt = f.holders?.halt {
-            switch halt {
-            case .stopped: hung = .stopped
-            case .traced: hung = .traced
-            case .frozen: hung = .frozen
-            case .uninterruptible(let w): hung = .uninterruptible(threads: f.holders?.threads.total ?? 0, wchan: w)
-            }
-        } else if waited, !first, !progressed, f.accepted == false, f.acceptedOpen == 0, cpuKnown, f.bytesMoved != true, hung == nil {
-            hung = .idle
+            hung = halted ?? .noProgress(seconds: clock)
+        } else if waited, e.haltLooks >= 2, let halted {
+            hung = halted
+        } else if waited, !first, !progressed, f.accepted != nil, f.acceptedOpen == 0, cpuKnown, f.bytesMoved != true {
+            hung = halted ?? .idle
         }
         let threads = f.holders.map { $0.threads.total > 0 ? $0.threads.summary : nil } ?? nil
         let hidden = (f.holders?.threads.hidden ?? 0) > 0 && f.holders?.threads.hidden == f.holders?.threads.total

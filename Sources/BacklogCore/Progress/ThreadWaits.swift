@@ -4,12 +4,15 @@
 public struct ThreadWaits: Sendable, Hashable {
     /// What one thread does, as a finding says it.
     public enum Activity: String, Sendable, Hashable, CaseIterable {
-        case runs, locks, poll, accept, socket, pipe, child, signal, sleeps, disk, other, unknown
+        case runs, stopped, traced, frozen, locks, poll, accept, socket, pipe, child, signal, sleeps, disk, other, unknown
 
         /// Plural and singular phrases ("2 wait on locks (futex)", "1 waits on locks (futex)").
         var phrase: (many: String, one: String) {
             switch self {
             case .runs: ("run", "runs")
+            case .stopped: ("are stopped (SIGSTOP)", "is stopped (SIGSTOP)")
+            case .traced: ("are stopped by a debugger (traced)", "is stopped by a debugger (traced)")
+            case .frozen: ("are frozen (cgroup freezer)", "is frozen (cgroup freezer)")
             case .locks: ("wait on locks (futex)", "waits on a lock (futex)")
             case .poll: ("wait for events (poll)", "waits for events (poll)")
             case .accept: ("wait in accept()", "waits in accept()")
@@ -38,6 +41,8 @@ public struct ThreadWaits: Sendable, Hashable {
         let a: Activity
         switch state {
         case UInt8(ascii: "R"): a = .runs
+        case UInt8(ascii: "T"): a = .stopped
+        case UInt8(ascii: "t"): a = .traced
         case UInt8(ascii: "D"): a = wchan.map(Self.activity) ?? .disk
         default:
             if let wchan, wchan != "0", !wchan.isEmpty {
@@ -56,6 +61,7 @@ public struct ThreadWaits: Sendable, Hashable {
         let w = wchan.lowercased()
         func has(_ p: String...) -> Bool { p.contains { w.hasPrefix($0) } }
         if has("futex") { return .locks }
+        if has("do_freezer_trap", "get_signal", "__refrigerator", "refrigerator") { return .frozen }
         if has("ep_poll", "do_epoll", "do_sys_poll", "do_select", "core_sys_select", "poll_schedule", "do_poll") { return .poll }
         if has("inet_csk_accept", "unix_accept", "inet_accept") { return .accept }
         if has("sk_wait", "wait_woken", "sk_stream_wait", "tcp_recvmsg", "unix_stream_read", "unix_wait") { return .socket }
