@@ -15,10 +15,12 @@ public struct DeepResult: Sendable {
     /// previous look leave it (accepted, or gone)? Missing when there was no
     /// previous look with waiting connections.
     public var acceptProgress: [GroupKey: Bool] = [:]
-    /// Per group, as acceptProgress: whether a connection waiting at the previous look
-    /// is now seen accepted (an inode of its own). One that vanished may have been
-    /// accepted and closed in between, or reset by its client (HAProxy's checks
-    /// close with RST): only the holders' CPU can tell those apart (ProgressTracker).
+    /// Per group, as acceptProgress, but only what accept() did: a connection waiting
+    /// at the previous look is now seen accepted (an inode of its own), or more of
+    /// them vanished than the queue's hidden part grew. A child its client reset
+    /// (HAProxy's checks close with RST) leaves the socket tables but stays in the
+    /// accept queue until accept() takes it: the listener's own queue length (the
+    /// LISTEN socket, in the same dump) counts it while the dump no longer shows it.
     public var acceptedSeen: [GroupKey: Bool] = [:]
     /// Per group with connections waiting at this look and the previous: whether the
     /// application read or wrote on an accepted connection seen at both (received −
@@ -56,6 +58,8 @@ public final class DeepCollector {
     private var previousUnaccepted: [GroupKey: Set<UInt64>] = [:]
     /// Bytes the application moved, per accepted connection, of groups with connections waiting.
     private var previousIO: [GroupKey: [UInt64: UInt64]] = [:]
+    /// Children in each group's accept queue that the dump does not show (reset by their clients), at the last look.
+    private var previousHidden: [GroupKey: Int] = [:]
     /// UNIX listeners' pending queues at the last look: the oldest's inode and since when it was seen there.
     private var unixHeads: [UInt32: (head: UInt32, since: Double, count: UInt32, at: Double)] = [:]
     private var lastGood: DeepResult?
@@ -106,6 +110,7 @@ public final class DeepCollector {
         }
         for g in previousUnaccepted.keys { if let i = groupOf[g] { watched[i] = true } }
         var io = [[UInt64: UInt64]](repeating: [:], count: matcher.groups.count)
+        var queued = [Int](repeating: 0, count: matcher.groups.count)
         var open = [Int](repeating: 0, count: matcher.groups.count)
         var error: String?
         var skipped: UInt64 = 0
@@ -128,14 +133,14 @@ public final class DeepCollector {
                 // Past the bytecode's port limit, ask for every port and match in Swift.
                 let filter = ports.count <= Int(BD_MAX_FILTER_PORTS) ? ports : []
                 try await sock.dumpTCP(family: SockDiagSocket.bothFamilies,
-                                       states: TCPStates.synRecv | TCPStates.established | TCPStates.closeWait,
+                                       states: TCPStates.synRecv | TCPStates.established | TCPStates.closeWait | TCPStates.listen,
                                        ports: filter, yieldEvery: Self.yieldEvery) { batch in
                     cookieTouch ^= seen.touch(batch.lazy.map(\.cookie))
                     for rec in batch {
                         // A dump is not a snapshot: a socket can be seen twice.
                         guard seen.insert(rec.cookie) else { continue }
                         fold(rec, matcher: matcher, full: full, into: &stats, unaccepted: &unaccepted,
-                             watched: watched, io: &io, open: &open, now: now)
+                             watched: watched, io: &io, open: &open, queued: &queued, now: now)
                     }
                 } slice: { starting in
                     let t = ThreadCPU.seconds()
@@ -174,6 +179,7 @@ public final class DeepCollector {
         result.trackingDropped = stall.dropped + requests.dropped
         var nextUnaccepted: [GroupKey: Set<UInt64>] = partial ? previousUnaccepted : [:]
         var nextIO: [GroupKey: [UInt64: UInt64]] = partial ? previousIO : [:]
+        var nextHidden: [GroupKey: Int] = partial ? previousHidden : [:]
         for (i, g) in matcher.groups.enumerated() {
             result.stats[g] = stats[i]
             result.acceptedOpen[g] = open[i]
@@ -185,9 +191,13 @@ public final class DeepCollector {
             }
             nextIO[g] = watched[i] && stats[i].unaccepted.count > 0 ? io[i] : nil
             // Accept progress: a connection waiting at the previous look has left the queue.
+            let hidden = max(0, queued[i] - stats[i].unaccepted.count)
+            nextHidden[g] = hidden
             if let before = previousUnaccepted[g], !before.isEmpty {
                 result.acceptProgress[g] = !before.isSubset(of: unaccepted[i])
-                result.acceptedSeen[g] = before.contains { io[i][$0] != nil }
+                let seen = before.contains { io[i][$0] != nil }
+                let vanished = before.lazy.filter { !unaccepted[i].contains($0) && io[i][$0] == nil }.count
+                result.acceptedSeen[g] = seen || vanished > hidden - (previousHidden[g] ?? 0)
             } else {
                 result.acceptProgress[g] = nil
                 result.acceptedSeen[g] = nil
@@ -212,6 +222,7 @@ public final class DeepCollector {
         }
         previousUnaccepted = nextUnaccepted
         previousIO = nextIO
+        previousHidden = nextHidden
         if !partial {
             let live = Set(matcher.groups)
             halfOpenSeen = halfOpenSeen.filter { live.contains($0.key) }
@@ -271,7 +282,7 @@ public final class DeepCollector {
 
     private func fold(_ rec: bd_tcp_record, matcher: ListenerMatcher, full: [Bool], into stats: inout [ConnectionStats],
                       unaccepted: inout [Set<UInt64>], watched: [Bool], io: inout [[UInt64: UInt64]], open: inout [Int],
-                      now: Double) {
+                      queued: inout [Int], now: Double) {
         let g: Int? = withUnsafeBytes(of: rec.local_addr) {
             matcher.match(family: Int32(rec.family), address: $0, port: rec.local_port, interface: rec.bound_ifindex)
         }
@@ -279,6 +290,9 @@ public final class DeepCollector {
         // Full sockets: the time since the peer last sent anything (tcp_info, same dump).
         let quiet = rec.has_info != 0 ? Double(min(rec.tcpi_last_data_recv, rec.tcpi_last_ack_recv)) / 1000 : 0
         switch rec.state {
+        case UInt8(BD_TCP_LISTEN):
+            // The listener itself (same walk): its accept queue, reset children included.
+            queued[g] += Int(rec.rqueue)
         case UInt8(BD_TCP_SYN_RECV):
             let (kind, age) = requests.observe(cookie: rec.cookie, retrans: rec.retrans, expiresMs: rec.expires_ms,
                                                listenerFull: full[g], now: now)

@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backlogd-bench",
         abstract: "Measures backlogd against the kernel's floor and node_exporter, in a namespace of its own.",
-        subcommands: [Run.self, Hold.self, HoldListeners.self, Hang.self],
+        subcommands: [Run.self, Hold.self, HoldListeners.self, Hang.self, Busy.self],
         defaultSubcommand: Run.self)
 }
 
@@ -28,9 +28,21 @@ struct Hang: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "(internal) a server that stops calling accept() once a file exists")
     @Option var port: UInt16
     @Option var hangFile: String
+    @Flag var keepOne = false
 
     func run() throws {
-        HangServer.run(port: port, hangFile: hangFile)
+        HangServer.run(port: port, hangFile: hangFile, keepOne: keepOne)
+    }
+}
+
+struct Busy: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "(internal) listeners whose queues always hold waiting connections")
+    @Option var port: UInt16
+    @Option var count: Int
+    @Option var waiting: Int
+
+    func run() throws {
+        BusyServer.run(port: port, count: count, waiting: waiting)
     }
 }
 
@@ -155,6 +167,24 @@ struct Run: ParsableCommand {
         r.cpuFraction = (Measure.cpuSeconds(daemon.pid) - c0) / cpuSeconds
         r.deepInterval = deepInterval(w)
         r.hang = try HangMeasure.run(w, daemon: daemon, settle: hangSettleSeconds, cpuSeconds: cpuSeconds) { deepInterval(w) }
+        // The other kinds of hang, each on a server of its own (no CPU measured: time to down only).
+        for (i, kind) in HangKind.allCases.dropFirst().enumerated() {
+            if kind == .traced && !Workload.onPath("gdb") { continue }
+            let settle = min(hangSettleSeconds, 30)
+            r.hangKinds[kind.rawValue] = try HangMeasure.run(w, daemon: daemon, kind: kind, port: HangMeasure.port + 1 + UInt16(i),
+                                                             settle: settle, cpuSeconds: 0) { deepInterval(w) }.seconds
+        }
+        // Busy listeners beside the 200 000 sockets: their queues always hold connections
+        // that wait seconds, so the hung-or-busy evidence is read at every look.
+        let busy = try w.start([sibling("backlogd-bench"), "busy", "--port", "\(BusyMeasure.port)", "--count", "50", "--waiting", "25"])
+        defer { busy.stop() }
+        try busy.waitFor("ready", timeout: 30)
+        Thread.sleep(forTimeInterval: min(hangSettleSeconds, 30))
+        let b0 = Measure.cpuSeconds(daemon.pid)
+        Thread.sleep(forTimeInterval: cpuSeconds)
+        r.busyCPU = (Measure.cpuSeconds(daemon.pid) - b0) / cpuSeconds
+        r.busySlow = BusyMeasure.slow(w)
+        busy.stop()
         print(r.text)
     }
 

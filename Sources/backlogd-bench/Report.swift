@@ -19,6 +19,12 @@ struct Report {
     var cpuFraction = Double.nan
     var deepInterval = Double.nan
     var hang = HangMeasure()
+    /// Seconds to not_accepting by hang kind (stopped, traced, no_progress); the idle kind is `hang`.
+    var hangKinds: [String: Double] = [:]
+    /// The daemon's CPU (fraction of a core) with 50 busy listeners, and how many of them were accept_slow
+    /// at the end (negative: that many were wrongly not_accepting).
+    var busyCPU = Double.nan
+    var busySlow = Double.nan
     var smallRSS = Double.nan
     var tlsSmall = TLSFigures(), tls = TLSFigures()
 
@@ -47,6 +53,9 @@ struct Report {
         out += "daemon CPU  \(String(format: "%.2f", cpuFraction * 100)) % of one core at default settings, deep interval \(String(format: "%.2f", deepInterval)) s   (target ≤ 2 %: \(verdict(cpuFraction <= 0.02)))\n"
         out += "hang        not_accepting on /metrics \(String(format: "%.1f", hang.seconds)) s after a server stopped calling accept()   (target ≤ 10 s: \(verdict(hang.seconds <= 10)))\n"
         out += "            daemon CPU \(String(format: "%.2f", hang.cpuHealthy * 100)) % before (a healthy server, nothing stuck; deep interval \(String(format: "%.2f", hang.deepIntervalHealthy)) s), \(String(format: "%.2f", hang.cpuHung * 100)) % from the hang on   (target ≤ 2 %: \(verdict(max(hang.cpuHealthy, hang.cpuHung) <= 0.02)))\n"
+        let kinds = ["stopped", "traced", "no_progress"].map { k in "\(k) \(hangKinds[k].map { String(format: "%.1f", $0) } ?? "-") s" }
+        out += "            other hangs: \(kinds.joined(separator: ", "))   (targets: stopped/traced ≤ 5 s, no progress ≤ hung_after + 3 s = 13 s: \(verdict((hangKinds["stopped"] ?? 99) <= 5 && (hangKinds["traced"] ?? 0) <= 5 && (hangKinds["no_progress"] ?? 99) <= 13)))\n"
+        out += "busy        daemon CPU \(String(format: "%.2f", busyCPU * 100)) % with 50 busy listeners (queues always waiting, the queue moving); accept_slow on \(busySlow < 0 ? "-" : String(Int(busySlow))) of 50\(busySlow < 0 ? ", \(Int(-busySlow)) WRONGLY not_accepting" : "")   (target ≤ 2 %: \(verdict(busyCPU <= 0.02 && busySlow >= 0)))\n"
         let fields: [(String, Double)] = [
             ("sockets", Double(sockets)), ("fast_tick_s", fastTick), ("fast_floor_s", fastFloor), ("fast_ratio", fastRatio),
             ("deep_tick_s", deepTick), ("deep_floor_s", deepFloor), ("deep_ratio", deepRatio), ("once_s", once),
@@ -55,6 +64,8 @@ struct Report {
             ("scrape_flatness", flatness), ("rss_mb", daemonRSS), ("node_rss_mb", nodeRSS), ("cpu_fraction", cpuFraction),
             ("deep_interval_s", deepInterval), ("hang_to_not_accepting_s", hang.seconds), ("cpu_fraction_healthy", hang.cpuHealthy),
             ("cpu_fraction_hung", hang.cpuHung), ("deep_interval_healthy_s", hang.deepIntervalHealthy),
+            ("hang_stopped_s", hangKinds["stopped"] ?? .nan), ("hang_traced_s", hangKinds["traced"] ?? .nan),
+            ("hang_no_progress_s", hangKinds["no_progress"] ?? .nan), ("busy_cpu_fraction", busyCPU), ("busy_accept_slow", busySlow),
             ("tls_scrape_p99_s", tls.tlsP99), ("tls_plain_scrape_p99_s", tls.plainP99), ("tls_vs_plain_p99", tls.ratio),
             ("tls_handshake_p50_s", tls.handshakeP50), ("tls_handshake_p99_s", tls.handshakeP99),
             ("small_rss_mb", smallRSS), ("tls_small_rss_mb", tlsSmall.rss), ("tls_rss_mb", tls.rss),

@@ -68,6 +68,13 @@ final class Workload {
     }
 
     /// Namespaces left by a benchmark that died (its pid is gone).
+    /// Whether `tool` is on PATH (an optional peer such as gdb).
+    static func onPath(_ tool: String) -> Bool {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").contains {
+            access("\($0)/\(tool)", X_OK) == 0
+        }
+    }
+
     static func sweep() {
         let list = (try? command(["ip", "netns", "list"])) ?? ""
         for line in list.split(separator: "\n") {

@@ -72,9 +72,11 @@ import Glibc
         }
     }
 
-    /// A busy server that keeps a non-empty queue gets two early looks, then none
-    /// until its queue has been empty or grows past where it was at those looks;
-    /// the looks are at least 2 s apart.
+    /// A busy server that keeps a non-empty queue (it accepts one connection every
+    /// 2 s while another arrives, so the looks see progress) gets two early looks,
+    /// then none until its queue has been empty or grows past where it was at those
+    /// looks; the looks are at least 2 s apart. One whose queue does not move gets a
+    /// look every 2 s until its hang clock can reach hung_after, then none.
     @Test func earlyLooksStayRare() throws {
         try withNamespace { ns in
             let bag = SocketBag()
@@ -90,10 +92,17 @@ import Glibc
             patient.notAcceptingAfter = 1e9
             let settings = CollectorSettings(thresholds: patient)
             // Ticks on a simulated clock, 250 ms apart; the early look a tick starts runs before the next.
-            func ticks(_ range: Range<Int>) throws -> [Int] {
+            func ticks(_ range: Range<Int>, churn: Bool = true) throws -> [Int] {
                 try BlockingWait.run {
                     var looks: [Int] = []
                     for i in range {
+                        if churn && i % 8 == 4 {
+                            // One accepted and closed, one more in line: the queue moves and stays as long.
+                            try? ns.enter {
+                                close(accept(listener.fd, nil, nil))
+                                _ = try Clients.connect(1, port: listener.port, bag: bag)
+                            }
+                        }
                         let before = await collector.earlyLooks
                         _ = await collector.tick(now: Double(i) * 0.25, settings: settings, peakWindow: 15, maxStep: 1,
                                                  owners: nil, deepInterval: 60, fastInterval: 0.25, earlyLooks: gate)
@@ -119,6 +128,13 @@ import Glibc
             let second = try ticks(122..<160)
             #expect(second.count == 2, "\(second)")
             #expect(gate.spent() > 0, "their CPU is counted against the deep budget")
+            // The queue stops moving: looks every 2 s while the looks cannot decide, at most
+            // 2 + hung_after / 2 s + 1 in the episode (then the hang clock has reached hung_after).
+            _ = try ns.enter { try Clients.connect(2, port: listener.port, bag: bag) }
+            let stuck = try ticks(160..<280, churn: false)
+            let most = NamespaceCollector.earlyLooksPerEpisode + Int((patient.hungAfter / NamespaceCollector.earlyLookSpacing).rounded(.up)) + 1
+            #expect(stuck.count > 2 && stuck.count <= most, "\(stuck)")
+            #expect(zip(stuck, stuck.dropFirst()).allSatisfy { $1 - $0 >= 8 }, "2 s apart: \(stuck)")
         }
     }
 }

@@ -6,8 +6,8 @@ public struct LookFacts: Sendable {
     public var oldestWait: Double
     /// A connection waiting at the previous look has left the queue; nil without a previous look.
     public var accepted: Bool?
-    /// Of those, one is seen accepted (not merely gone: a client's RST also takes one
-    /// out of the queue); nil when not known (UNIX: their queue keeps closed clients).
+    /// accept() took one of them (not merely gone: a client's RST also takes one out of
+    /// the socket tables); nil when not known (UNIX: their queue keeps closed clients).
     public var acceptedSeen: Bool?
     /// The application read or wrote on accepted connections since the previous look; nil when unknown.
     public var bytesMoved: Bool?
@@ -69,10 +69,9 @@ public struct ProgressTracker: Sendable {
             ran = before.pids != now.pids
                 || used >= max(2 / HolderSample.ticksPerSecond, Self.ranShare * dt)
         }
-        // A connection that left the queue counts when it is seen accepted, or when it
-        // is gone and the holders ran (accepted and closed in between) or are not known;
-        // gone while the holders did nothing is a client that gave up.
-        let accepted = f.acceptedSeen == true || (f.accepted == true && (f.acceptedSeen == nil || ran || !cpuKnown))
+        // A connection that left the queue counts when accept() took it (DeepResult.acceptedSeen);
+        // one its client reset is not progress. Without that distinction (UNIX), leaving counts.
+        let accepted = f.acceptedSeen ?? (f.accepted == true)
         let progressed = !first && (accepted || f.bytesMoved == true || ran)
         if progressed { e.lastProgress = f.now }
         let waitStart = f.now - f.oldestWait
