@@ -117,14 +117,16 @@ public actor NamespaceCollector {
 
     /// A queue that holds connections and does not shrink (ListenerTable.steadyGroups)
     /// gets a deep look at its port now, rather than at the next deep tick (tens of
-    /// seconds away on a busy host): two looks 2 s apart tell not_accepting. Rare by
+    /// seconds away on a busy host): looks 2 s apart tell hung from busy. Rare by
     /// construction: none while not_accepting is raised for the group; at most one
     /// per group every 2 s, and 2 per episode. An episode ends when the group's queues
     /// are all empty, or when its queue grows past the longest seen at the episode's
     /// looks (new evidence: a server whose queue a busy healthy life kept at 1 hangs
     /// and it climbs); a busy healthy server whose queue stays where it was gets its
-    /// two looks (they see progress), then none. And only while early looks are
-    /// within the deep budget (EarlyLookGate).
+    /// two looks (they see progress), then none. A group whose looks have not decided
+    /// (connections wait, no progress, not hung) keeps getting one every 2 s until its
+    /// hang clock can reach hung_after. And only while early looks are within the
+    /// deep budget (EarlyLookGate).
     private func considerEarlyLook(now: Double, findings: [Finding], gate: EarlyLookGate, thresholds: Thresholds, window: Double) {
         // A raised finding ends the episode (the deep tick keeps it up to date).
         let raised = Set(findings.lazy.filter { $0.kind == "not_accepting" }.compactMap { $0.listener?.groupKey })

@@ -50,7 +50,9 @@ final class ApacheServer: @unchecked Sendable {
 
             """.write(toFile: "\(dir)/httpd.conf", atomically: true, encoding: .utf8)
         let single = workers == nil ? ["-X"] : []
-        master = try BackgroundProcess(["/usr/sbin/apache2", "-f", "\(dir)/httpd.conf", "-DFOREGROUND"] + single, in: ns)
+        // A session of its own: a prefork parent that shuts down signals its whole process
+        // group (killpg SIGTERM), which in the foreground would be the test process's.
+        master = try BackgroundProcess(["setsid", "/usr/sbin/apache2", "-f", "\(dir)/httpd.conf", "-DFOREGROUND"] + single, in: ns)
         do {
             try waitUntil("apache to answer") {
                 if let s = master.poll() { throw DaemonExited(status: s, log: master.log + errorLog) }
