@@ -87,9 +87,10 @@ public struct SnapshotDocument: Encodable, Sendable {
         var fdUsage: FdUsage?
         var owner: OwnerEntry?
         var unattributed: String?
+        var accepting: Accepting?
 
         enum CodingKeys: String, CodingKey {
-            case netns, family, address, port, socket, inode, cookie, uid, v6only, queue, connections, owner, unattributed
+            case netns, family, address, port, socket, inode, cookie, uid, v6only, queue, connections, owner, unattributed, accepting
             case unixType = "unix_type"
             case overflowsEstimated = "overflows_estimated"
             case drops
@@ -117,6 +118,41 @@ public struct SnapshotDocument: Encodable, Sendable {
             drops = l.drops
             dropsInWindow = l.dropsInWindow
             fdUsage = l.fdUsage
+            accepting = l.acceptance.map(Accepting.init)
+        }
+    }
+
+    /// Hung or busy (AcceptEvidence): present while connections wait.
+    public struct Accepting: Encodable, Sendable {
+        var waiting: Int
+        var oldestWaitSeconds: Double
+        var noProgressSeconds: Double
+        var progressed: Bool
+        var hung: String?
+        var threads: String?
+
+        enum CodingKeys: String, CodingKey {
+            case waiting, progressed, hung, threads
+            case oldestWaitSeconds = "oldest_wait_seconds"
+            case noProgressSeconds = "no_progress_seconds"
+        }
+
+        init(_ e: AcceptEvidence) {
+            waiting = e.waiting
+            oldestWaitSeconds = e.oldestWaitSeconds
+            noProgressSeconds = e.noProgressSeconds
+            progressed = e.progressed
+            hung = e.hung.map { cause in
+                switch cause {
+                case .stopped: "stopped"
+                case .traced: "traced"
+                case .frozen: "frozen"
+                case .uninterruptible: "uninterruptible"
+                case .idle: "idle"
+                case .noProgress: "no_progress"
+                }
+            }
+            threads = e.waitsHidden ? nil : e.threads
         }
     }
 

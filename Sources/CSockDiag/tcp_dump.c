@@ -15,11 +15,13 @@
  * inet_diag_dump_compat, which asks for AF_UNSPEC. The listening and
  * established hashes hold v4 and v6 sockets together (and every namespace's),
  * so two SOCK_DIAG_BY_FAMILY requests walk them twice for the same answer. */
-/* tcp_info always; a listener's socket memory (sk_drops) when LISTEN is asked for. */
+/* tcp_info always; a listener's socket memory (sk_drops) when only LISTEN is asked
+ * for (the fast dump). A dump of connections that also asks for their listeners
+ * (the deep look, for their accept queues) does not need it: 36 bytes a socket. */
 static uint8_t extensions(uint32_t states)
 {
     uint8_t ext = 1 << (INET_DIAG_INFO - 1);
-    if (states & (1u << BD_TCP_LISTEN))
+    if (states == (1u << BD_TCP_LISTEN))
         ext |= 1 << (INET_DIAG_SKMEMINFO - 1);
     return ext;
 }

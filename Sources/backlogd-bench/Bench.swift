@@ -29,8 +29,10 @@ struct Hang: ParsableCommand {
     @Option var port: UInt16
     @Option var hangFile: String
     @Flag var keepOne = false
+    @Flag var clientsOnly = false
 
     func run() throws {
+        if clientsOnly { HangServer.clients(port: port) }
         HangServer.run(port: port, hangFile: hangFile, keepOne: keepOne)
     }
 }

@@ -9,6 +9,19 @@ import Glibc
 /// `not_accepting` is for. `keepOne`: at the hang it accepts one more client and
 /// keeps it open (not plainly idle: only the hang clock, `hung_after`, can tell).
 enum HangServer {
+    /// Clients only (no listener): one more every 100 ms, the oldest closed past 500 —
+    /// the traffic that keeps coming to a server stopped or held by a debugger.
+    static func clients(port: UInt16) -> Never {
+        let line = "ready\n"
+        _ = line.withCString { write(1, $0, strlen($0)) }
+        var fds: [Int32] = []
+        while true {
+            fds.append(BenchSockets.connect(port: port))
+            if fds.count > 500 { close(fds.removeFirst()) }
+            usleep(100_000)
+        }
+    }
+
     static func run(port: UInt16, hangFile: String, keepOne: Bool = false) -> Never {
         let l = BenchSockets.listen(port: port, backlog: 128)
         _ = fcntl(l, F_SETFL, fcntl(l, F_GETFL) | O_NONBLOCK)
@@ -86,6 +99,10 @@ struct HangMeasure {
         case .traced:
             debugger = try Spawned(["gdb", "-q", "-nx", "-batch", "-p", "\(server.pid)", "-ex", "shell sleep 600"])
         }
+        // A stopped or traced server makes no clients of its own: others keep coming, as in life.
+        let clients = kind == .stopped || kind == .traced
+            ? try w.start([sibling("backlogd-bench"), "hang", "--port", "\(port)", "--hang-file", file, "--clients-only"]) : nil
+        defer { clients?.stop() }
         let marker = "port=\"\(port)\""
         while true {
             let body = (try? Measure.inNamespace(w.namespace) { Scraper.body(port: 24519) }) ?? nil

@@ -4,7 +4,7 @@
  * counts messages. Run inside the namespace to measure:
  *
  *   backlogd-floor fast REPEAT            LISTEN dump (inet and inet6 in one walk) + UNIX listeners
- *   backlogd-floor deep REPEAT PORT...    SYN-RECV|ESTABLISHED|CLOSE_WAIT on the ports
+ *   backlogd-floor deep REPEAT PORT...    SYN-RECV|ESTABLISHED|CLOSE_WAIT|LISTEN on the ports
  *   backlogd-floor netstat REPEAT         read /proc/thread-self/net/netstat whole, unparsed
  *
  * Prints one line per repetition: seconds (wall), messages (bytes for netstat)
@@ -64,7 +64,7 @@ static long tcp(struct mnl_socket *nl, unsigned int seq, uint32_t states,
     r->idiag_states = states;
     r->idiag_ext = 1 << (INET_DIAG_INFO - 1);
     /* As backlogd asks: a listener's socket memory (sk_drops) with LISTEN dumps. */
-    if (states & (1u << 10))
+    if (states == (1u << 10))
         r->idiag_ext |= 1 << (INET_DIAG_SKMEMINFO - 1);
     if (nports > 0) {
         char bc[BD_MAX_FILTER_PORTS * 3 * sizeof(struct inet_diag_bc_op)];
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
         double t0 = now(), c0 = cpu();
         long messages = 0, m;
         if (deep) {
-            uint32_t states = (1 << 3) | (1 << 1) | (1 << 8);
+            uint32_t states = (1 << 3) | (1 << 1) | (1 << 8) | (1 << 10);
             if ((m = tcp(nl, seq++, states, ports, nports)) < 0) goto fail;
             messages += m;
         } else {

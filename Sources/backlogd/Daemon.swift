@@ -22,6 +22,8 @@ final class Daemon: Sendable {
     private let logLevel: LogLevelControl
     private let notifier = SystemdNotifier()
     private let store = SnapshotStore(version: BacklogdVersion.current)
+    /// What the password checks remember across reloads (verified passwords, failures per address).
+    private let authMemory = AuthMemory()
     /// Reloads and stop run here, one at a time.
     private let control = DispatchQueue(label: "backlogd.control")
     private let stopped = DispatchSemaphore(value: 0)
@@ -67,7 +69,7 @@ final class Daemon: Sendable {
         let server = MetricsServer(store: store, limits: limits(config))
         if let path = config.webConfigFile {
             do {
-                server.update(gate: WebGate(try WebConfigFile.load(path)))
+                server.update(gate: WebGate(try WebConfigFile.load(path), memory: authMemory))
             } catch {
                 logger.critical("cannot read the web config", metadata: ["error": "\(error)"])
                 loop.stop()
@@ -163,7 +165,7 @@ final class Daemon: Sendable {
             return
         }
         server.update(limits: limits(new))
-        server.update(gate: WebGate(web))
+        server.update(gate: WebGate(web, memory: authMemory))
         agent.update(limits: agentLimits(new))
         loop.update(new.collection)
         logLevel.current = new.logLevel

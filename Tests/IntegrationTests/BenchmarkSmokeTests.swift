@@ -86,4 +86,14 @@ import Glibc
             return kill(pid, 0) != 0 && errno == ESRCH ? name : nil
         }
     }
+
+    /// The basic-auth timing script (Tests/Scripts/auth_timing.py) still runs: at
+    /// cost 4 with a few samples, one line per cost, known and unknown overlapping.
+    @Test func authTimingRunsAtSmallCost() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Scripts/auth_timing.py").standardized.path
+        let r = try run(["python3", script, "--backlogd", backlogdPath(), "--costs", "4", "--samples", "8"], check: false, timeout: 120)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let line = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("AUTH_TIMING ") })
+        #expect(line.contains("\"cost\": 4") && line.contains("\"overlap\": true"), "\(line)")
+    }
 }

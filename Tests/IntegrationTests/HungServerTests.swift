@@ -68,6 +68,10 @@ import Glibc
             for p in apache.processes { kill(p, SIGSTOP) }
             let message = try Self.waitForHung(ns, since: start, "SIGSTOP")
             #expect(message.hasSuffix("— the process is stopped (SIGSTOP)"), "\(message)")
+            // /snapshot (and --once's JSON) carries the evidence.
+            let accepting = try OnceDocument.decode(try scrape(ns, "/snapshot").text).listener(port: 8080)?.accepting
+            #expect(accepting?.hung == "stopped" && (accepting?.waiting ?? 0) > 0 && accepting?.progressed == false, "\(String(describing: accepting))")
+            #expect(accepting?.threads == "its only thread is stopped (SIGSTOP)", "\(String(describing: accepting))")
             // --once sees it within its one-second window: two looks, stopped at both.
             let once = try ns.exec([backlogdPath(), "--once", "--window", "1s", "--include-port", "8080"], check: false)
             #expect(once.status == 2 && once.stdout.contains("the process is stopped (SIGSTOP)"), "\(once.stdout)")

@@ -7,19 +7,24 @@ import Synchronization
 
 /// What the web-config file puts before every route (WebSettings): TLS on each
 /// connection, then per request the rate limit and basic authentication. Made
-/// anew on each reload (its password cache with it); the counters are the
-/// server's, which outlive reloads.
+/// anew on each reload; what the password checks remember (AuthMemory: verified
+/// passwords of users whose hash did not change, failures per address) and the
+/// counters are the daemon's, which outlive reloads.
 package final class WebGate: RequestGate {
     let settings: WebSettings
     /// The TLS context new connections get; nil: plain HTTP.
     var tls: ServerTLS? { settings.tls }
     private let verifier: PasswordVerifier?
     private let buckets: SourceBuckets?
+    /// What an unknown user's password is checked against: the cost of the dearest configured hash.
+    let unknownUserHash: String
     package let extraHeaders: [(String, String)]
 
-    package init(_ settings: WebSettings) {
+    package init(_ settings: WebSettings, memory: AuthMemory = AuthMemory()) {
         self.settings = settings
-        verifier = settings.users.isEmpty ? nil : PasswordVerifier()
+        memory.cache.keep(users: settings.users)
+        verifier = settings.users.isEmpty ? nil : PasswordVerifier(memory: memory)
+        unknownUserHash = Self.standIn(for: settings.users)
         buckets = settings.rateLimit.flatMap { r in r.interval > 0 ? SourceBuckets(r) : nil }
         extraHeaders = settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
@@ -45,20 +50,34 @@ package final class WebGate: RequestGate {
             counters.countBasicAuthFailure()
             return loop.makeSucceededFuture(.refuse(.unauthorized, "unauthorized", headers: challenge))
         }
-        // An unknown user costs a bcrypt too, so that timing does not tell which users exist.
-        let hash = settings.users[user] ?? Self.unknownUserHash
+        // An unknown user costs a bcrypt of the same cost, so that timing does not tell which users exist.
+        let hash = settings.users[user] ?? unknownUserHash
         let known = settings.users[user] != nil
-        return verifier.check(user: user, password: password, hash: hash, on: loop).map { [counters] outcome in
+        return verifier.check(user: user, password: password, hash: hash, source: source, on: loop).flatMap { [counters] outcome in
             switch outcome {
-            case .allowed where known: return .pass
+            case .allowed where known: return loop.makeSucceededFuture(.pass)
             case .busy:
+                // Answered a moment later: a client that retries at once is slowed, not served faster.
                 counters.countShed()
-                return .refuse(.serviceUnavailable, "busy checking passwords; try again", headers: [])
+                return Self.later(.refuse(.serviceUnavailable, "busy checking passwords; try again", headers: [("Retry-After", "1")]),
+                                  seconds: 0.25, on: loop)
+            case .backedOff(let wait):
+                // Not checked: 401 as for a wrong password (what clients expect of bad credentials,
+                // and counted as one), held up to a second (no CPU meanwhile), so a flood from one
+                // address slows to its pace.
+                counters.countBasicAuthFailure()
+                let retry = "\(max(1, Int(wait.rounded(.up))))"
+                return Self.later(.refuse(.unauthorized, "unauthorized: too many failed passwords from this address; retry in \(retry) s",
+                                          headers: challenge + [("Retry-After", retry)]), seconds: min(wait, 1), on: loop)
             default:
                 counters.countBasicAuthFailure()
-                return .refuse(.unauthorized, "unauthorized", headers: challenge)
+                return loop.makeSucceededFuture(.refuse(.unauthorized, "unauthorized", headers: challenge))
             }
         }
+    }
+
+    static func later(_ verdict: GateVerdict, seconds: Double, on loop: EventLoop) -> EventLoopFuture<GateVerdict> {
+        loop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { verdict }.futureResult
     }
 
     /// `Basic <base64 of user:password>` (the scheme case-insensitive); nil when absent or malformed.
@@ -72,8 +91,15 @@ package final class WebGate: RequestGate {
         return (user, Array(bytes[(colon + 1)...]))
     }
 
-    /// A valid bcrypt hash no password is known for (cost 10, as users' usually are).
-    static let unknownUserHash = "$2y$10$TpLbIpq/lMCl6lwXcjZqfOT9GTGLMXU0tgXDB2VH2cSkIpNGbYCQu"
+    /// A bcrypt hash no password is known for, at the cost of the dearest configured
+    /// hash (10 when none can be read): crypt_r does the whole work of that cost for
+    /// it, and its 31 hash characters are not the result of any known password.
+    static func standIn(for users: [String: String]) -> String {
+        let cost = users.values.compactMap { h -> Int? in
+            Bcrypt.isHash(h) ? Int(String(h.utf8.dropFirst(4).prefix(2))!) : nil
+        }.max() ?? 10
+        return "$2y$" + (cost < 10 ? "0\(cost)" : "\(cost)") + "$TpLbIpq/lMCl6lwXcjZqfOT9GTGLMXU0tgXDB2VH2cSkIpNGbYCQu"
+    }
 }
 
 /// `rate_limit` per client address: each source has its own token bucket, so one

@@ -50,6 +50,16 @@ struct OnceDocument: Decodable {
         var overflows_estimated: Double?
         var owner: Owner?
         var unattributed: String?
+        var accepting: Accepting?
+    }
+
+    struct Accepting: Decodable {
+        var waiting: Int
+        var oldest_wait_seconds: Double
+        var no_progress_seconds: Double
+        var progressed: Bool
+        var hung: String?
+        var threads: String?
     }
 
     struct Counter: Decodable {
