@@ -87,6 +87,21 @@ import Testing
         #expect(Self.hungAt(traced) == 1 && traced[1]?.hung == .traced)
     }
 
+    /// The look before the stop can be a deep tick ago, and see progress since: the stop
+    /// is then told at the next look, not one later.
+    @Test func progressBeforeAStopDoesNotDelayIt() {
+        var tracker = ProgressTracker()
+        _ = tracker.look(Self.g, LookFacts(now: 0, waiting: 1, oldestWait: 0.5, acceptedOpen: 0, holders: Self.holders()),
+                         thresholds: Thresholds())
+        // 40 s later (a deep tick on a busy host): it accepted meanwhile, then stopped.
+        let a = tracker.look(Self.g, LookFacts(now: 40, waiting: 3, oldestWait: 2.2, accepted: true, acceptedSeen: true,
+                                               acceptedOpen: 0, holders: Self.holders(cpu: 1, halt: .stopped)), thresholds: Thresholds())
+        #expect(a?.hung == nil && a?.progressed == true)
+        let b = tracker.look(Self.g, LookFacts(now: 42, waiting: 4, oldestWait: 4.2, accepted: false, acceptedSeen: false,
+                                               acceptedOpen: 0, holders: Self.holders(cpu: 1, halt: .stopped)), thresholds: Thresholds())
+        #expect(b?.hung == .stopped, "\(String(describing: b))")
+    }
+
     @Test func stoppedAtOneLookOnlyIsNot() {
         // An strace stop, an fsync in D: brief; the looks around it see it run.
         let e = Self.run(8) { t in

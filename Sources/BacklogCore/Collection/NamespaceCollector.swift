@@ -212,9 +212,16 @@ public actor NamespaceCollector {
                 holders[l.groupKey, default: []].formUnion(h)
             }
         }
+        // Holders shared by several groups (a master holding many listeners) are read once a look.
+        var threadBudget = HolderSample.threadsPerLook
+        var sampled: [Set<Int32>: (sample: HolderSample?, waits: Bool)] = [:]
         func sample(_ g: GroupKey, oldest: Double) -> HolderSample? {
             guard let pids = holders[g] else { return nil }
-            return HolderSample.read(Array(pids), waits: oldest >= t.notAcceptingAfter)
+            let waits = oldest >= t.notAcceptingAfter
+            if let done = sampled[pids], done.waits || !waits { return done.sample }
+            let s = HolderSample.read(Array(pids), waits: waits, threadBudget: &threadBudget)
+            sampled[pids] = (s, waits)
+            return s
         }
         var out: [GroupKey: AcceptEvidence] = [:]
         for (g, c) in r.stats where only?.contains(g) ?? true {

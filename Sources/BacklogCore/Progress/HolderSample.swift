@@ -35,10 +35,16 @@ public struct HolderSample: Sendable, Hashable {
         return t > 0 ? Double(t) : 100
     }()
 
+    /// Threads read per look at most, over every group (a look at many waiting
+    /// listeners of many-threaded holders must stay cheap); past it, holders' CPU only.
+    public static let threadsPerLook = 1024
+
     /// Reads `pids` (those gone are left out); nil when none could be read.
     /// `waits`: read each thread's wait channel too (only when a finding may need it).
+    /// `threadBudget`: threads this look may still read (each read one is taken off);
+    /// with none left, states and waits are not read (no halt can be seen).
     public static func read(_ pids: [Int32], waits: Bool, procRoot: String = "/proc",
-                            cgroups: CgroupMounts = .host) -> HolderSample? {
+                            cgroups: CgroupMounts = .host, threadBudget: inout Int) -> HolderSample? {
         var read: [Int32] = []
         var ticks: UInt64 = 0
         var threads = ThreadWaits()
@@ -51,7 +57,9 @@ public struct HolderSample: Sendable, Hashable {
             read.append(pid)
             ticks += stat.ticks
             if isFrozen(pid: pid, procRoot: procRoot, cgroups: cgroups, cache: &frozenCache) { frozen += 1 }
-            for tid in taskIDs("\(procRoot)/\(pid)/task").prefix(maxThreads) {
+            guard threadBudget > 0 else { continue }
+            for tid in taskIDs("\(procRoot)/\(pid)/task").prefix(min(maxThreads, threadBudget)) {
+                threadBudget -= 1
                 guard let t = Stat(pid: tid, path: "\(procRoot)/\(pid)/task/\(tid)/stat") else { continue }
                 let needsWchan = waits || t.state == UInt8(ascii: "D")
                 let wchan = needsWchan ? (try? ProcFile.read("\(procRoot)/\(pid)/task/\(tid)/wchan", limit: 256))
@@ -75,6 +83,12 @@ public struct HolderSample: Sendable, Hashable {
             halt = .uninterruptible(wchan: dWchan.max { $0.value < $1.value }?.key ?? "an unknown place")
         }
         return HolderSample(pids: read, cpuSeconds: Double(ticks) / ticksPerSecond, halt: halt, threads: threads)
+    }
+
+    /// `read` with a budget of its own (tests, one-off reads).
+    public static func read(_ pids: [Int32], waits: Bool, procRoot: String = "/proc", cgroups: CgroupMounts = .host) -> HolderSample? {
+        var budget = threadsPerLook
+        return read(pids, waits: waits, procRoot: procRoot, cgroups: cgroups, threadBudget: &budget)
     }
 
     /// A kernel symbol from wchan: printable identifier characters only, at most 48.

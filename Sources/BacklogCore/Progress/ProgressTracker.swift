@@ -76,7 +76,9 @@ public struct ProgressTracker: Sendable {
         if progressed { e.lastProgress = f.now }
         let waitStart = f.now - f.oldestWait
         let clock = max(0, f.now - max(waitStart, e.lastProgress ?? -.infinity))
-        if f.holders?.halt != nil && !progressed { e.haltLooks += 1 } else { e.haltLooks = 0 }
+        // Halted at consecutive looks. The first may see progress from before the halt (the
+        // previous look can be a deep tick ago); between the last two there must be none.
+        if f.holders?.halt != nil { e.haltLooks += 1 } else { e.haltLooks = 0 }
         e.lastLook = f.now
         e.holders = f.holders
         episodes[g] = e
@@ -94,7 +96,7 @@ public struct ProgressTracker: Sendable {
         let waited = f.oldestWait >= t.notAcceptingAfter
         if clock >= t.hungAfter {
             hung = halted ?? .noProgress(seconds: clock)
-        } else if waited, e.haltLooks >= 2, let halted {
+        } else if waited, e.haltLooks >= 2, !progressed, let halted {
             hung = halted
         } else if waited, !first, !progressed, f.accepted != nil, f.acceptedOpen == 0, cpuKnown, f.bytesMoved != true {
             hung = halted ?? .idle
