@@ -172,7 +172,8 @@ struct Run: ParsableCommand {
         // The other kinds of hang, each on a server of its own (no CPU measured: time to down only).
         for (i, kind) in HangKind.allCases.dropFirst().enumerated() {
             if kind == .traced && !Workload.onPath("gdb") { continue }
-            let settle = min(hangSettleSeconds, 30)
+            // Each after the early looks' budget window (60 s) has forgotten the one before.
+            let settle = hangSettleSeconds
             r.hangKinds[kind.rawValue] = try HangMeasure.run(w, daemon: daemon, kind: kind, port: HangMeasure.port + 1 + UInt16(i),
                                                              settle: settle, cpuSeconds: 0) { deepInterval(w) }.seconds
         }

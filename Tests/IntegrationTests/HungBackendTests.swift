@@ -15,15 +15,6 @@ import Glibc
 @Suite struct HungBackendTests {
     static let front: UInt16 = 8080
 
-    func request(_ ns: NetNamespace) -> String {
-        do {
-            let r = try ns.enter { try HTTPProbe.get(Self.front, "/") }
-            return r.status == 200 ? r.text.trimmingCharacters(in: .newlines) : "status \(r.status)"
-        } catch {
-            return "\(error)"
-        }
-    }
-
     @Test func oneHungApacheIsTakenOutAndTheBusyOneNever() throws {
         try withNamespace { ns in
             let b1 = try ApacheServer(in: ns, port: 8081, workers: nil, body: "b1")
@@ -66,7 +57,7 @@ import Glibc
             // For the rest of a minute: every request is answered (by b2), and b2 never goes down.
             var answers: [String] = []
             while Date().timeIntervalSince(stopped) < 60 {
-                answers.append("\(String(format: "%.1f", Date().timeIntervalSince(stopped))) s: " + request(ns))
+                answers.append("\(String(format: "%.1f", Date().timeIntervalSince(stopped))) s: " + lb.answer(in: ns))
                 Thread.sleep(forTimeInterval: 0.2)
             }
             stat = try lb.stat()

@@ -114,43 +114,36 @@ import Glibc
         }
     }
 
-    /// A server that stops calling accept() and does nothing else.
-    @Test func aServerThatStopsCallingAccept() throws {
+    /// A TestServers `mode` that hangs once its file exists, with clients, under a daemon
+    /// started with `args`; returns the not_accepting sentence.
+    func hangOnCue(_ mode: String, _ args: [String], what: String, timeout: Double = 30) throws -> String {
         try withNamespace { ns in
             let hang = temporaryPath("hang")
             defer { unlink(hang) }
-            let server = try TestServers.start("idle", port: 8080, [hang], in: ns)
+            let server = try TestServers.start(mode, port: 8080, [hang], in: ns)
             defer { server.stop() }
-            let daemon = try startDaemon(in: ns, Self.evidenceOnly)
+            let daemon = try startDaemon(in: ns, args)
             defer { daemon.stop() }
             let clients = try TestServers.start("requests", port: 8080, ["3"], in: ns)
             defer { clients.stop() }
             Thread.sleep(forTimeInterval: 1)
             let start = Date()
             _ = FileManager.default.createFile(atPath: hang, contents: nil)
-            let message = try Self.waitForHung(ns, since: start, "idle")
-            #expect(message.contains("— the process is idle and not calling accept() (no CPU, no connection open)"), "\(message)")
+            return try Self.waitForHung(ns, since: start, what, timeout: timeout)
         }
+    }
+
+    /// A server that stops calling accept() and does nothing else.
+    @Test func aServerThatStopsCallingAccept() throws {
+        let message = try hangOnCue("idle", Self.evidenceOnly, what: "idle")
+        #expect(message.contains("— the process is idle and not calling accept() (no CPU, no connection open)"), "\(message)")
     }
 
     /// An accept loop blocked on a lock another thread holds forever, while two more
     /// threads sleep and wake each second: nothing moves; found by hung_after at the
     /// latest (default 10 s), its sentence names the lock wait.
     @Test func anAcceptLoopBlockedOnALock() throws {
-        try withNamespace { ns in
-            let hang = temporaryPath("hang")
-            defer { unlink(hang) }
-            let server = try TestServers.start("lock", port: 8080, [hang], in: ns)
-            defer { server.stop() }
-            let daemon = try startDaemon(in: ns, ["--agent-listen", "127.0.0.1:\(BusyWatch.agentPort)"])
-            defer { daemon.stop() }
-            let clients = try TestServers.start("requests", port: 8080, ["3"], in: ns)
-            defer { clients.stop() }
-            Thread.sleep(forTimeInterval: 1)
-            let start = Date()
-            _ = FileManager.default.createFile(atPath: hang, contents: nil)
-            let message = try Self.waitForHung(ns, since: start, "blocked on a lock", timeout: 60)
-            #expect(message.contains("waits on a lock (futex)") || message.contains("wait on locks (futex)"), "\(message)")
-        }
+        let message = try hangOnCue("lock", ["--agent-listen", "127.0.0.1:\(BusyWatch.agentPort)"], what: "blocked on a lock", timeout: 60)
+        #expect(message.contains("waits on a lock (futex)") || message.contains("wait on locks (futex)"), "\(message)")
     }
 }

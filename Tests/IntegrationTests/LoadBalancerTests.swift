@@ -13,12 +13,7 @@ import Glibc
 
     /// GET / through HAProxy: the status and body, or the error (a client timeout).
     func request(_ ns: NetNamespace) -> String {
-        do {
-            let r = try ns.enter { try HTTPProbe.get(Self.front, "/") }
-            return r.status == 200 ? r.text.trimmingCharacters(in: .newlines) : "status \(r.status)"
-        } catch {
-            return "\(error)"
-        }
+        HAProxyServer.answer(in: ns, port: Self.front)
     }
 
     /// The problem, documented: the stopped backend's kernel still completes

@@ -126,4 +126,18 @@ final class HAProxyServer: @unchecked Sendable {
         process.stop()
         try? FileManager.default.removeItem(atPath: dir)
     }
+
+    /// One request to the frontend from inside `ns`: the backend's body (which one answered), or what went wrong.
+    func answer(in ns: NetNamespace) -> String {
+        Self.answer(in: ns, port: front)
+    }
+
+    static func answer(in ns: NetNamespace, port: UInt16) -> String {
+        do {
+            let r = try ns.enter { try HTTPProbe.get(port, "/") }
+            return r.status == 200 ? r.text.trimmingCharacters(in: .newlines) : "status \(r.status)"
+        } catch {
+            return "\(error)"
+        }
+    }
 }

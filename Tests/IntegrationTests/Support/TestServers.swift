@@ -99,33 +99,17 @@ elif mode == "lock":
         read_head(c)
         answer(c)
 
-elif mode == "requests":
-    # N clients, each: connect, GET, read the answer, again (a client waits as long as it takes).
+elif mode in ("requests", "keepalive"):
+    # N clients, each: connect, GET, read until the server closes, again (a client waits as
+    # long as it takes). `requests` asks the server to close after the answer; `keepalive`
+    # is browser-like: one request, then idle on the connection until the server closes it.
     n = int(sys.argv[3])
+    request = b"GET / HTTP/1.1\r\nHost: t\r\n" + (b"Connection: close\r\n" if mode == "requests" else b"") + b"\r\n"
     def client():
         while True:
             try:
                 c = socket.create_connection(("127.0.0.1", port), timeout=120)
-                c.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                while c.recv(4096):
-                    pass
-                c.close()
-            except OSError:
-                time.sleep(0.1)
-    for _ in range(n):
-        threading.Thread(target=client, daemon=True).start()
-    print("ready", flush=True)
-    while True:
-        time.sleep(3600)
-
-elif mode == "keepalive":
-    # N browser-like clients: one request, then idle on the connection until the server closes it.
-    n = int(sys.argv[3])
-    def client():
-        while True:
-            try:
-                c = socket.create_connection(("127.0.0.1", port), timeout=120)
-                c.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                c.sendall(request)
                 while c.recv(4096):
                     pass
                 c.close()
