@@ -13,14 +13,19 @@ import Testing
     }
 
     @Test func aStoppedProcessIsStoppedAndAContinuedOneIsNot() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        p.arguments = ["120"]
-        try p.run()
-        let pid = p.processIdentifier
+        // posix_spawn, not Foundation's Process (which leaks a weak reference LeakSanitizer reports).
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("120"), nil]
+        defer { argv.forEach { free($0) } }
+        let rc = posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ)
+        guard rc == 0 else {
+            Issue.record("posix_spawn: \(rc)")
+            return
+        }
         defer {
             kill(pid, SIGKILL)
-            p.waitUntilExit()
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
         }
         try Self.waitFor("sleep to sleep") { HolderSample.read([pid], waits: true)?.threads.summary == "its only thread sleeps" }
         #expect(HolderSample.read([pid], waits: true)?.halt == nil)
