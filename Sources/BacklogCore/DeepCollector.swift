@@ -35,6 +35,16 @@ public struct DeepResult: Sendable {
     public var cpuSeconds: Double
     /// Connections the stall tracker could not remember (it was full), since start.
     public var trackingDropped: UInt64
+    /// Accepted connections with unread bytes (the stall tracker watches them).
+    public var acceptedUnread = 0
+
+    /// Nothing found that time can change without a segment arriving: no request
+    /// socket, no child in an accept queue, no CLOSE_WAIT, no unread bytes. While the
+    /// namespace receives nothing and the listeners stay as they were, a new look
+    /// would find the same (NamespaceCollector.deepTick).
+    public var isQuiet: Bool {
+        status.up && acceptedUnread == 0 && halfOpenGrowth.isEmpty && stats.values.allSatisfy { $0 == ConnectionStats() }
+    }
 }
 
 /// The deep tick: one inet_diag dump (both families in one walk) of SYN-RECV, ESTABLISHED and
@@ -64,6 +74,8 @@ public final class DeepCollector {
     private var unixHeads: [UInt32: (head: UInt32, since: Double, count: UInt32, at: Double)] = [:]
     private var lastGood: DeepResult?
     private var lastCount = 0
+    /// Accepted connections with unread bytes in the dump in progress.
+    private var unreadSeen = 0
     /// Kept between dumps (its storage is reused); moved out while a dump runs.
     private var cookies = CookieSet()
     /// The same for early looks at a few ports (sized for them, not for the whole table).
@@ -112,6 +124,7 @@ public final class DeepCollector {
         var io = [[UInt64: UInt64]](repeating: [:], count: matcher.groups.count)
         var queued = [Int](repeating: 0, count: matcher.groups.count)
         var open = [Int](repeating: 0, count: matcher.groups.count)
+        unreadSeen = 0
         var error: String?
         var skipped: UInt64 = 0
         let ports = matcher.ports
@@ -177,6 +190,7 @@ public final class DeepCollector {
         var result = partial ? (lastGood ?? DeepResult(status: status, cpuSeconds: 0, trackingDropped: 0))
                              : DeepResult(status: status, cpuSeconds: 0, trackingDropped: 0)
         result.trackingDropped = stall.dropped + requests.dropped
+        result.acceptedUnread = partial ? max(result.acceptedUnread, unreadSeen) : unreadSeen
         var nextUnaccepted: [GroupKey: Set<UInt64>] = partial ? previousUnaccepted : [:]
         var nextIO: [GroupKey: [UInt64: UInt64]] = partial ? previousIO : [:]
         var nextHidden: [GroupKey: Int] = partial ? previousHidden : [:]
@@ -311,6 +325,7 @@ public final class DeepCollector {
             open[g] += 1
             if watched[g] { io[g][rec.cookie] = Self.applicationBytes(rec) }
             guard rec.rqueue > 0 else { return }
+            unreadSeen += 1
             let age = stall.observe(cookie: rec.cookie, rqueue: rec.rqueue,
                                     bytesReceived: rec.has_bytes_received != 0 ? rec.tcpi_bytes_received : nil,
                                     lastDataRecvMs: rec.has_info != 0 ? rec.tcpi_last_data_recv : 0, now: now)

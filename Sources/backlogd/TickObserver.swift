@@ -7,7 +7,7 @@ import Synchronization
 /// Runs on the collection timer after each tick: signals the first tick, feeds
 /// the systemd watchdog (so a hung collector stops feeding it and gets restarted)
 /// and logs a source when it goes down or comes back, not on every tick.
-/// Called from the fast loop's thread only; the lock is never contended.
+/// Called on the collection queue only (after each fast tick); the lock is never contended.
 final class TickObserver: Sendable {
     private let notifier: SystemdNotifier
     private let logger: Logger
@@ -34,6 +34,16 @@ final class TickObserver: Sendable {
             notifier.notify("WATCHDOG=1")
             s.lastWatchdog = .now
         }
+        // Nothing down now or before (the usual tick): nothing to log, no keys to make.
+        let anyDown = snapshots.contains { $0.sources.contains { !$0.up } }
+        if anyDown || !s.down.isEmpty { logChanges(snapshots, &s) }
+        if !s.seenFirst {
+            s.seenFirst = true
+            firstTick.signal()
+        }
+    }
+
+    private func logChanges(_ snapshots: [Snapshot], _ s: inout State) {
         var seen = Set<String>()
         for snapshot in snapshots {
             for src in snapshot.sources {
@@ -49,9 +59,5 @@ final class TickObserver: Sendable {
         }
         // A namespace that went away takes its failures with it.
         s.down = s.down.filter { seen.contains($0.key) }
-        if !s.seenFirst {
-            s.seenFirst = true
-            firstTick.signal()
-        }
     }
 }

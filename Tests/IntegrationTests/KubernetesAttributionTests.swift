@@ -120,6 +120,9 @@ import Testing
                         && MetricsText.value(try scrape(ns).text, "backlogd_listener_info", [
                             "port": "7086", "process": "bdforge", "k8s_namespace_name": "", "k8s_pod_name": "", "k8s_pod_uid": "",
                         ]) == 1
+                        // The daemon's own listener, bound after its first tick (owners now come with the deep tick
+                        // that found them, so the pods' can be named before a fast tick has seen it).
+                        && MetricsText.value(try scrape(ns).text, "backlogd_listener_info", ["port": "24519"]) == 1
                 }
             } catch {
                 let lines = try scrape(ns).text.split(separator: "\n").filter { $0.hasPrefix("backlogd_listener_info{") }

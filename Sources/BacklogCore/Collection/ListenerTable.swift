@@ -251,12 +251,15 @@ public struct ListenerTable: Sendable {
 
     /// Reads the descriptors of the processes holding each listener (for the groups
     /// in `only`, or all) and keeps, per listener, the holder closest to its limit.
-    public mutating func applyFdUsage(only: Set<GroupKey>? = nil) {
+    /// True when a listener's numbers changed.
+    @discardableResult
+    public mutating func applyFdUsage(only: Set<GroupKey>? = nil) -> Bool {
         Self.applyFdUsage(to: &listeners, only: only)
     }
 
     /// Each holder is read once per call, however many listeners it holds.
-    public static func applyFdUsage(to listeners: inout [Listener], only: Set<GroupKey>? = nil, procRoot: String = "/proc") {
+    @discardableResult
+    public static func applyFdUsage(to listeners: inout [Listener], only: Set<GroupKey>? = nil, procRoot: String = "/proc") -> Bool {
         var cache: [Int32: FdUsage?] = [:]
         var changed: [(Int, FdUsage?)] = []
         for i in listeners.indices {
@@ -266,6 +269,7 @@ public struct ListenerTable: Sendable {
             if listeners[i].fdUsage != u { changed.append((i, u)) }
         }
         for (i, u) in changed { listeners[i].fdUsage = u }
+        return !changed.isEmpty
     }
 
     /// ListenOverflows growth while no listener was full, since the table was made.

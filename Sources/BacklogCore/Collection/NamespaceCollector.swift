@@ -17,14 +17,48 @@ import CSockDiag
 /// busy host never holds the fast tick back for more than a few milliseconds.
 public actor NamespaceCollector {
     public nonisolated let namespace: WatchedNamespace
-    private nonisolated let thread: NetnsThread
+    /// Where it runs: a thread that joined the namespace, or (backlogd's own
+    /// namespace, in the daemon) the collection queue, which the fast tick runs on too.
+    private nonisolated let home: Home
+    enum Home: Sendable {
+        case thread(NetnsThread)
+        case queue(CollectionQueue)
+    }
 
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
-    /// The namespace thread's CPU seconds as of its last job (NetnsThread.cpuSeconds).
-    public nonisolated var threadCPUSeconds: Double { thread.cpuSeconds }
-    /// The namespace thread as a task executor: a task that calls into this actor and
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        switch home {
+        case .thread(let t): t.asUnownedSerialExecutor()
+        case .queue(let q): q.asUnownedSerialExecutor()
+        }
+    }
+    /// CPU seconds of where it runs (NetnsThread.cpuSeconds, CollectionQueue.cpuSeconds).
+    public nonisolated var threadCPUSeconds: Double {
+        switch home {
+        case .thread(let t): t.cpuSeconds
+        case .queue(let q): q.cpuSeconds
+        }
+    }
+    /// Where it runs, once for each place whose CPU is counted (several collectors never share a thread,
+    /// but the collection queue runs the fast tick too).
+    public nonisolated var meter: ObjectIdentifier {
+        switch home {
+        case .thread(let t): ObjectIdentifier(t)
+        case .queue(let q): ObjectIdentifier(q)
+        }
+    }
+    /// Where it runs as a task executor: a task that calls into this actor and
     /// does a little around it runs wholly there, without hops to Swift's shared pool.
-    public nonisolated var taskExecutor: any TaskExecutor { thread }
+    public nonisolated var taskExecutor: any TaskExecutor {
+        switch home {
+        case .thread(let t): t
+        case .queue(let q): q
+        }
+    }
+    /// Whether it runs on `queue` (the fast tick calls it there without a hop).
+    public nonisolated func runs(on queue: CollectionQueue) -> Bool {
+        if case .queue(let q) = home { return q === queue }
+        return false
+    }
 
     private var fastSocket: Result<SockDiagSocket, SockDiagError>?
     private var deepCollector: DeepCollector?
@@ -37,7 +71,22 @@ public actor NamespaceCollector {
     private var cachedSysctls: (values: [String: Int64], status: SourceStatus, at: Double)?
     private var deepResult: DeepResult?
     private var deepRunning = false
+    /// The owners the deep side handed over last, and the lookup put on the listeners.
+    private var owners: OwnerSnapshot?
     private var ownersApplied: UInt64?
+    /// The last tick's readings and settings: a deep look makes the snapshot again from them.
+    private var last: (readings: NamespaceReadings, settings: CollectorSettings, now: Double)?
+    private var sequence: UInt64 = 0
+    /// Counts changes of the set of listeners (a look's findings hold for the set it saw).
+    private var membership: UInt64 = 0
+    /// The namespace's received segments when a look last found it quiet (DeepResult.isQuiet), and the set then.
+    private var quietAt: (segments: UInt64, membership: UInt64)?
+    /// Received segments at the last real read of the counters, and the latest count read (and when).
+    private let segmentCount = SegmentCount()
+    private var segmentsAtNetstat: UInt64?
+    private var segments: (count: UInt64, at: Double)?
+    /// Counter reads left out because no segment had arrived (for tests).
+    public private(set) var netstatReadsSkipped = 0
     /// Hung or busy: the looks' memory per group with connections waiting.
     private var progress = ProgressTracker()
     /// Which groups a load balancer keeps out while they recover.
@@ -47,14 +96,21 @@ public actor NamespaceCollector {
     /// longest queue seen at the episode's looks.
     private var early: [GroupKey: (looks: Int, last: Double, watermark: UInt32)] = [:]
     private var earlyRunning = false
+    /// A deep look waiting for the early look in progress to end.
+    private var waitingForEarly: [CheckedContinuation<Void, Never>] = []
     /// Early deep looks since start (for tests and the benchmark).
     public private(set) var earlyLooks = 0
 
-    /// Joins the namespace on a new thread (backlogd's own: a plain thread).
-    public init(_ ns: WatchedNamespace, peakWindow: Double = 15,
+    /// Joins the namespace on a new thread (backlogd's own: a plain thread), or
+    /// for backlogd's own namespace (`ns.path` nil) runs on `queue` when given.
+    public init(_ ns: WatchedNamespace, peakWindow: Double = 15, on queue: CollectionQueue? = nil,
                 netstat: NetstatSource = NetstatSource(), sysctl: SysctlSource = SysctlSource()) throws(NetnsError) {
         namespace = ns
-        thread = try NetnsThread(path: ns.path, inode: ns.path == nil ? nil : ns.inode)
+        if let queue, ns.path == nil {
+            home = .queue(queue)
+        } else {
+            home = .thread(try NetnsThread(path: ns.path, inode: ns.path == nil ? nil : ns.inode))
+        }
         table = ListenerTable(netns: ns.label, window: peakWindow)
         self.netstat = netstat
         self.sysctl = sysctl
@@ -63,7 +119,7 @@ public actor NamespaceCollector {
 
     deinit {
         // No task can reach the actor any more: its thread may end (and leave the namespace).
-        thread.stop()
+        if case .thread(let t) = home { t.stop() }
     }
 
     /// Who is in the namespace, refreshed by each discovery.
@@ -79,12 +135,34 @@ public actor NamespaceCollector {
     /// One fast tick: one LISTEN dump of TCP (both families in one walk) and one of UNIX sockets, the
     /// counters (every `counterTicks` ticks, at least once a second — and at once
     /// when a TCP listener is full, so that overflow growth finds its listener),
-    /// sysctls (every 40 ticks, at least every 10 s), owners when a new lookup came, then the snapshot.
+    /// sysctls (every 40 ticks, at least every 10 s), then the snapshot. `owners`,
+    /// when given, replace the ones the deep side last handed over (tests and the
+    /// benchmark pass them here; the daemon's deep tick hands them to `deepTick`).
     /// `now` is monotonic seconds; `fastInterval` the paced interval. Returns the
     /// thread CPU time it took, for the fast tick's pacing.
     public func tick(now: Double, settings: CollectorSettings, peakWindow: Double, maxStep: Double,
                      owners: OwnerSnapshot?, deepInterval: Double?, fastInterval: Double?,
                      earlyLooks gate: EarlyLookGate? = nil) -> (snapshot: Snapshot, cpuSeconds: Double) {
+        let t = fastTick(now: now, settings: settings, peakWindow: peakWindow, maxStep: maxStep, owners: owners,
+                         deepInterval: deepInterval, fastInterval: fastInterval, earlyLooks: gate)
+        return (t.snapshot, t.cpuSeconds)
+    }
+
+    /// A snapshot as a tick or a deep look made it.
+    public struct Assembled: Sendable {
+        public var snapshot: Snapshot
+        /// Thread CPU seconds it took.
+        public var cpuSeconds: Double
+        /// Counts up with each snapshot this collector makes: the newer of two wins.
+        public var sequence: UInt64
+        /// The inodes of every listener of the namespace (for the owner lookup), when they changed.
+        public var inodes: Set<UInt32>?
+    }
+
+    /// The fast tick as the daemon runs it: `tick`, with what the deep side needs.
+    public func fastTick(now: Double, settings: CollectorSettings, peakWindow: Double, maxStep: Double,
+                         owners given: OwnerSnapshot? = nil, deepInterval: Double?, fastInterval: Double?,
+                         earlyLooks gate: EarlyLookGate? = nil) -> Assembled {
         let cpu0 = ThreadCPU.seconds()
         table.window = peakWindow
         // Reading the counters costs a tick's worth of work at 50 listeners: when the
@@ -94,6 +172,8 @@ public actor NamespaceCollector {
         let sysctlsEvery = max(10, 40 * (fastInterval ?? 0))
         var r = read(now: now, settings: settings, maxStep: maxStep, netstatEvery: netstatEvery, sysctlsEvery: sysctlsEvery,
                      cookieHold: peakWindow)
+        if let given { owners = given }
+        if r.membershipChanged { membership += 1 }
         if let owners, owners.generation != ownersApplied || r.membershipChanged {
             table.apply(owners: owners.byInode)
             ownersApplied = owners.generation
@@ -101,13 +181,74 @@ public actor NamespaceCollector {
         }
         r.readings.deepIntervalSeconds = deepInterval
         r.readings.fastIntervalSeconds = fastInterval
+        last = (r.readings, settings, now)
         var snapshot = SnapshotAssembly.assemble(r.readings, settings: settings)
         snapshot.heldOut = rotation.update(snapshot, now: now)
         if let gate, !table.steadyGroups.isEmpty || !early.isEmpty {
             considerEarlyLook(now: now, findings: snapshot.findings, gate: gate, thresholds: settings.thresholds, window: peakWindow)
         }
-        return (snapshot, ThreadCPU.seconds() - cpu0)
+        sequence += 1
+        let inodes = r.membershipChanged || sequence == 1 ? Set(table.listeners.lazy.map(\.inode)) : nil
+        return Assembled(snapshot: snapshot, cpuSeconds: ThreadCPU.seconds() - cpu0, sequence: sequence, inodes: inodes)
     }
+
+    /// The deep tick's look at this namespace. `owners` are the ones the deep side
+    /// resolved, when they changed (they are put on the listeners now, and on new
+    /// ones at later ticks). Returns its CPU time and the snapshot made again from
+    /// the last tick's readings with what the look found, to publish at once
+    /// (nil before the first tick, or when another deep look was running).
+    public func deepTick(now: Double, owners given: OwnerSnapshot?) async -> (cpuSeconds: Double, assembled: Assembled?) {
+        guard let (readings, settings, _) = last, !deepRunning else { return (0, nil) }
+        let cpu0 = ThreadCPU.seconds()
+        var changed = false
+        if let given {
+            owners = given
+            table.apply(owners: given.byInode)
+            ownersApplied = given.generation
+            changed = true
+        }
+        // Read before the look: a segment that arrives during it makes the next one look again.
+        let segments = segmentCount.read()
+        var lookCPU = 0.0
+        if quietSinceLastLook(segments: segments) {
+            // Quiet, and nothing arrived since a look found it so: the same look would find the same.
+            // The holders' descriptors change without traffic: read them still.
+            deepLooksSkipped += 1
+            if table.applyFdUsage() { changed = true }
+        } else {
+            lookCPU = await deepLook(now: now, thresholds: settings.thresholds, window: readings.windowSeconds).cpuSeconds
+            quietAt = deepResult?.isQuiet == true ? segments.map { ($0, membership) } : nil
+            changed = true
+        }
+        guard changed else { return (lookCPU + ThreadCPU.seconds() - cpu0, nil) }
+        var r = readings
+        r.listeners = table.listeners
+        r.deep = deepResult
+        var snapshot = SnapshotAssembly.assemble(r, settings: settings)
+        snapshot.heldOut = rotation.update(snapshot, now: now)
+        last = (r, settings, now)
+        sequence += 1
+        let cpu = lookCPU + ThreadCPU.seconds() - cpu0
+        return (cpu, Assembled(snapshot: snapshot, cpuSeconds: cpu, sequence: sequence, inodes: nil))
+    }
+
+    /// Whether a deep look now would find what the last one found: it found the
+    /// namespace quiet (DeepResult.isQuiet), the set of listeners is the same, every
+    /// accept queue is empty, and no segment has arrived since (`segments`: the count now).
+    func quietSinceLastLook(segments: UInt64?) -> Bool {
+        guard let q = quietAt, let segments, q.segments == segments, q.membership == membership else { return false }
+        return table.listeners.allSatisfy { $0.queueLength == 0 }
+    }
+
+    /// The same for the fast ticker, from the segment count the last tick read (at most
+    /// `within` seconds ago; else read now): whether the deep tick has anything to look at here.
+    public func quietSinceLastLook(now: Double, within: Double = 1.5) -> Bool {
+        let count = segments.flatMap { now - $0.at <= within ? $0.count : nil } ?? segmentCount.read()
+        return quietSinceLastLook(segments: count)
+    }
+
+    /// Deep looks the daemon's deep tick left out: the namespace was quiet and nothing arrived (`deepTick`).
+    public private(set) var deepLooksSkipped = 0
 
     // MARK: early deep looks
 
@@ -172,7 +313,12 @@ public actor NamespaceCollector {
 
     /// A deep look at the ports of `groups` only, amending the last deep result.
     private func earlyLook(groups: Set<GroupKey>, now: Double, thresholds: Thresholds, window: Double) async -> Double {
-        defer { earlyRunning = false }
+        defer {
+            earlyRunning = false
+            // A deep look that waited for this one goes on.
+            for w in waitingForEarly { w.resume() }
+            waitingForEarly = []
+        }
         return await look(now: now, thresholds: thresholds, window: window, only: groups)
     }
 
@@ -256,7 +402,7 @@ public actor NamespaceCollector {
         guard !deepRunning else { return (0, inodes) }
         deepRunning = true
         // An early look in progress finishes first (it shares the socket and the trackers).
-        while earlyRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        if earlyRunning { await withCheckedContinuation { waitingForEarly.append($0) } }
         defer { deepRunning = false }
         return (await look(now: now, thresholds: thresholds, window: window, only: nil), inodes)
     }
@@ -396,6 +542,16 @@ public actor NamespaceCollector {
     private func readNetstat(now: Double, every: Double) -> (counters: NetstatCounters?, status: SourceStatus, fresh: Bool) {
         if let c = cachedNetstat, now - c.at < every, c.status.up { return (c.counters, c.status, false) }
         let started = ContinuousClock.now
+        // The listen counters move only when segments arrive: with none since the last read
+        // they are what they were (Tcp InSegs, a smaller file, says so), and known now.
+        let segmentsNow = every > 0 ? segmentCount.read() : nil
+        if let c = cachedNetstat, c.status.up, let segmentsNow, segmentsNow == segmentsAtNetstat {
+            segments = (segmentsNow, now)
+            let status = health.status("netstat", started)
+            cachedNetstat = (c.counters, status, now)
+            netstatReadsSkipped += 1
+            return (c.counters, status, false)
+        }
         let result: (NetstatCounters?, SourceStatus)
         do {
             result = (try netstat.read(), health.status("netstat", started))
@@ -403,6 +559,9 @@ public actor NamespaceCollector {
             result = (nil, health.status("netstat", started, error: "\(error)"))
         }
         cachedNetstat = (result.0, result.1, now)
+        // Read before the counters: a segment in between makes the next read real.
+        segmentsAtNetstat = result.1.up ? segmentsNow : nil
+        if let segmentsNow { segments = (segmentsNow, now) }
         return (result.0, result.1, true)
     }
 

@@ -17,7 +17,7 @@ public struct Snapshot: Sendable {
     public let sources: [SourceStatus]
     public internal(set) var findings: [Finding]
     /// The deep tick's current interval (seconds), paced by its CPU budget; nil without deep ticks.
-    public internal(set) var deepIntervalSeconds: Double?
+    public var deepIntervalSeconds: Double?
     /// The fast tick's current interval (seconds), paced by its CPU budget; nil for `--once`.
     public internal(set) var fastIntervalSeconds: Double?
     /// ListenOverflows growth seen while no listener was full (not attributed), since start.

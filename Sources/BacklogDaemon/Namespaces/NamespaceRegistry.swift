@@ -1,110 +1,151 @@
 import BacklogCore
 import Logging
-import Synchronization
 
-/// The namespaces being collected, host first. The deep loop reconciles it with
-/// each discovery (opening the new, closing the vanished); the fast tick reads it.
-final class NamespaceRegistry: Sendable {
-    private struct State {
-        var open: [NamespaceSlot] = []
-        /// Namespaces that could not be joined (other than "gone"), shown as a failed `netns` source;
-        /// tried again `retryAfter` after the last attempt, not on every deep tick.
-        var failed: [UInt64: Failed] = [:]
-        /// Failed joins by reason, since start (each namespace counted once per appearance).
-        var openFailures: [String: UInt64] = [:]
-        var unreadable: Int?
+/// The namespaces being collected (backlogd's own first) with each one's latest
+/// snapshot, and those that could not be joined. A value owned by the fast
+/// ticker alone: the deep tick discovers and joins namespaces on its own thread
+/// and hands the result over (`reconcile`), so nothing reads, waits and writes back.
+struct NamespaceRegistry {
+    /// A watched namespace: its collector and what the ticker knows of it.
+    struct Slot {
+        let collector: NamespaceCollector
+        var key: String { NamespaceRegistry.key(collector.namespace) }
+        /// The newest snapshot it made (a tick's or a deep look's).
+        var latest: NamespaceCollector.Assembled?
+        /// Its listeners' inodes as of its last tick that saw them change: for the owner lookup.
+        var inodes: Set<UInt32> = []
+        /// A tick of it has not reported yet (a slow namespace skips ticks rather than queueing them).
+        var inFlight = false
+
+        /// Keeps the newer of what it has and `a`.
+        mutating func offer(_ a: NamespaceCollector.Assembled) {
+            if let i = a.inodes { inodes = i }
+            if (latest?.sequence ?? 0) < a.sequence { latest = a }
+        }
     }
-    private struct Failed {
+
+    struct Failed {
         var ns: WatchedNamespace
         var error: String
         var at: ContinuousClock.Instant
         /// Failed joins of this namespace so far: its `collect_errors_total{source="netns"}`.
         var attempts: UInt64
     }
-    private let state = Mutex(State())
+
+    /// What a discovery found and joined (made on the deep tick's thread).
+    struct Discovery: Sendable {
+        var wanted: [WatchedNamespace]
+        var unreadable: Int?
+        var joined: [NamespaceCollector]
+        var failures: [(ns: WatchedNamespace, error: NetnsError)]
+    }
+
+    private(set) var slots: [Slot]
+    private var failed: [UInt64: Failed] = [:]
+    /// Failed joins by reason, since start (each namespace counted once per appearance).
+    private(set) var openFailures: [String: UInt64] = [:]
+    /// Processes whose namespace the last discovery could not read; nil when not discovering.
+    private(set) var unreadableProcesses: Int?
     /// A join that failed for want of a capability fails again until restart; other
     /// causes may pass. Each try costs a thread, so not more often than this.
     static let defaultRetryAfter = Duration.seconds(30)
     let retryAfter: Duration
     private let logger = Logger(label: "backlogd.netns")
 
-    init(host: NamespaceSlot, retryAfter: Duration = defaultRetryAfter) {
+    init(host: NamespaceCollector, retryAfter: Duration = defaultRetryAfter) {
+        slots = [Slot(collector: host)]
         self.retryAfter = retryAfter
-        state.withLock { $0.open = [host] }
     }
 
-    var current: [NamespaceSlot] { state.withLock { $0.open } }
+    /// A namespace is matched by inode and label.
+    static func key(_ ns: WatchedNamespace) -> String { "\(ns.inode) \(ns.label)" }
+
+    /// Namespaces a discovery should not try to join: open, or failed within `retryAfter`.
+    func notToJoin(now: ContinuousClock.Instant = .now) -> Set<String> {
+        Set(slots.map(\.key)).union(failed.values.filter { now - $0.at < retryAfter }.map { Self.key($0.ns) })
+    }
+
+    /// Joins each namespace (a thread each; on the caller's thread, never the ticker's).
+    static func join(_ namespaces: [WatchedNamespace], peakWindow: Double) -> (joined: [NamespaceCollector], failures: [(ns: WatchedNamespace, error: NetnsError)]) {
+        var joined: [NamespaceCollector] = []
+        var failures: [(ns: WatchedNamespace, error: NetnsError)] = []
+        for ns in namespaces {
+            do throws(NetnsError) {
+                joined.append(try NamespaceCollector(ns, peakWindow: peakWindow))
+            } catch {
+                failures.append((ns, error))
+            }
+        }
+        return (joined, failures)
+    }
+
+    /// Makes the open namespaces the wanted ones (the host is always kept), the
+    /// joined ones added; a failed join is shown as an unreachable namespace.
+    mutating func reconcile(_ d: Discovery, now: ContinuousClock.Instant = .now) {
+        unreadableProcesses = d.unreadable
+        let wantedKeys = Set(d.wanted.map(Self.key))
+        let closing = slots.filter { !$0.collector.namespace.isHost && !wantedKeys.contains($0.key) }
+        slots.removeAll { !$0.collector.namespace.isHost && !wantedKeys.contains($0.key) }
+        var have = Set(slots.map(\.key))
+        var added: [String] = []
+        for c in d.joined where wantedKeys.contains(Self.key(c.namespace)) && !have.contains(Self.key(c.namespace)) {
+            slots.append(Slot(collector: c))
+            have.insert(Self.key(c.namespace))
+            failed[c.namespace.inode] = nil
+            added.append(c.namespace.label)
+        }
+        failed = failed.filter { wantedKeys.contains(Self.key($0.value.ns)) }
+        for (ns, error) in d.failures where wantedKeys.contains(Self.key(ns)) {
+            // Gone between the scan and the join: nothing to show. Otherwise say why, once.
+            if var f = failed[ns.inode] {
+                f.attempts += 1
+                f.at = now
+                f.error = "\(error)"
+                failed[ns.inode] = error.reason == "gone" ? nil : f
+                continue
+            }
+            openFailures[error.reason, default: 0] += 1
+            if error.reason != "gone" {
+                failed[ns.inode] = Failed(ns: ns, error: "\(error)", at: now, attempts: 1)
+                logger.warning("cannot watch network namespace", metadata: ["netns": "\(ns.label)", "error": "\(error)"])
+            }
+        }
+        for c in closing {
+            logger.info("network namespace gone; its series are dropped", metadata: ["netns": "\(c.collector.namespace.label)"])
+        }
+        for label in added {
+            logger.info("watching network namespace", metadata: ["netns": "\(label)"])
+        }
+    }
+
+    /// Not discovering (namespaces.all off): only the host, and no count of unreadable processes.
+    mutating func hostOnly() {
+        slots.removeAll { !$0.collector.namespace.isHost }
+        failed = [:]
+        unreadableProcesses = nil
+    }
+
+    subscript(key: String) -> Slot? {
+        get { slots.first { $0.key == key } }
+    }
+
+    mutating func update(_ key: String, _ body: (inout Slot) -> Void) {
+        if let i = slots.firstIndex(where: { $0.key == key }) { body(&slots[i]) }
+    }
+
+    mutating func update(at i: Int, _ body: (inout Slot) -> Void) {
+        body(&slots[i])
+    }
 
     /// Snapshots for the namespaces that could not be joined.
     var unreachable: [Snapshot] {
-        state.withLock { s in
-            s.failed.values.sorted { $0.ns.label < $1.ns.label }.map { .unreachable($0.ns, error: $0.error, errorsTotal: $0.attempts) }
-        }
-    }
-
-    var openFailures: [String: UInt64] { state.withLock { $0.openFailures } }
-    /// Processes whose namespace the last discovery could not read; nil when not discovering.
-    var unreadableProcesses: Int? {
-        get { state.withLock { $0.unreadable } }
-        set { state.withLock { $0.unreadable = newValue } }
-    }
-
-    /// Makes the set of open namespaces the `wanted` one (host is always kept).
-    /// Joining happens here, off the fast tick; a namespace is matched by inode and label.
-    func reconcile(_ wanted: [WatchedNamespace], peakWindow: Double) async {
-        let key = { (ns: WatchedNamespace) in "\(ns.inode) \(ns.label)" }
-        let wantedKeys = Set(wanted.map(key))
-        let (open, failed) = state.withLock { ($0.open, $0.failed) }
-        var closing: [NamespaceSlot] = []
-        var kept: [NamespaceSlot] = []
-        for c in open {
-            if c.namespace.isHost || wantedKeys.contains(key(c.namespace)) { kept.append(c) } else { closing.append(c) }
-        }
-        let have = Set(kept.map { key($0.namespace) })
-        var added: [NamespaceSlot] = []
-        var newFailed = failed.filter { wantedKeys.contains(key($0.value.ns)) }
-        var failures: [String: UInt64] = [:]
-        let now = ContinuousClock.now
-        for ns in wanted where !ns.isHost && !have.contains(key(ns)) {
-            if let f = newFailed[ns.inode], now - f.at < retryAfter { continue }
-            do throws(NetnsError) {
-                added.append(try NamespaceSlot(ns, peakWindow: peakWindow))
-                newFailed[ns.inode] = nil
-            } catch {
-                // Gone between the scan and the join: nothing to show. Otherwise say why, once.
-                if var f = newFailed[ns.inode] {
-                    f.attempts += 1
-                    f.at = now
-                    f.error = "\(error)"
-                    newFailed[ns.inode] = error.reason == "gone" ? nil : f
-                    continue
-                }
-                failures[error.reason, default: 0] += 1
-                if error.reason != "gone" {
-                    newFailed[ns.inode] = Failed(ns: ns, error: "\(error)", at: now, attempts: 1)
-                    logger.warning("cannot watch network namespace", metadata: ["netns": "\(ns.label)", "error": "\(error)"])
-                }
-            }
-        }
-        // Who is in a namespace may change (the lowest pid exits).
-        let occupants = Dictionary(wanted.map { (key($0), $0.occupant) }, uniquingKeysWith: { a, _ in a })
-        for c in kept where !c.namespace.isHost { await c.collector.setOccupant(occupants[key(c.namespace)] ?? nil) }
-        state.withLock { s in
-            s.open = kept + added
-            s.failed = newFailed
-            for (r, n) in failures { s.openFailures[r, default: 0] += n }
-        }
-        for c in closing {
-            logger.info("network namespace gone; its series are dropped", metadata: ["netns": "\(c.namespace.label)"])
-        }
-        for c in added {
-            logger.info("watching network namespace", metadata: ["netns": "\(c.namespace.label)"])
-        }
+        failed.values.sorted { $0.ns.label < $1.ns.label }.map { .unreachable($0.ns, error: $0.error, errorsTotal: $0.attempts) }
     }
 
     /// Drops every namespace: each collector's thread ends (leaving its namespace)
     /// once the last task that uses it is done.
-    func closeAll() {
-        state.withLock { $0.open.removeAll() }
+    mutating func closeAll() {
+        slots.removeAll()
+        failed = [:]
     }
 }
