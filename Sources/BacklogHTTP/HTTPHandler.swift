@@ -90,14 +90,16 @@ final class HTTPHandler: ChannelInboundHandler {
     private func route(context: ChannelHandlerContext, head: HTTPRequestHead, close: Bool) {
         // One snapshot for the whole request: a newer one may be published meanwhile.
         let served = routes.store.latest
-        if routes.isReady(served, uri: head.uri, headers: head.headers) {
-            respond(context: context, head: head, reply: routes.reply(served, method: head.method, uri: head.uri, headers: head.headers), close: close)
+        // Negotiated once, for both questions.
+        let asked = Routes.Asked(uri: head.uri, headers: head.headers)
+        if routes.isReady(served, asked) {
+            respond(context: context, head: head, reply: routes.reply(served, method: head.method, asked), close: close)
             return
         }
         let routes = self.routes
-        let (method, uri, headers) = (head.method, head.uri, head.headers)
+        let method = head.method
         pool.runIfActive(eventLoop: context.eventLoop) {
-            routes.reply(served, method: method, uri: uri, headers: headers)
+            routes.reply(served, method: method, asked)
         }.assumeIsolated().whenComplete { [self] result in
             guard context.channel.isActive else { return }
             switch result {

@@ -1,4 +1,5 @@
 import BacklogCore
+import BacklogExposition
 import NIOCore
 import NIOHTTP1
 
@@ -60,12 +61,35 @@ struct Routes {
         uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] } ?? ""
     }
 
-    /// True when `reply` for this snapshot will not have to render anything (cheap enough for the event loop).
+    /// What a request asks for, negotiated once: its path, query, format and encoding.
+    struct Asked {
+        var path: String
+        var query: Substring
+        var format: ExpositionFormat
+        var gzip: Bool
+
+        init(uri: String, headers: HTTPHeaders) {
+            path = Routes.path(uri)
+            query = Routes.query(uri)
+            format = AcceptFormat.negotiate(headers["Accept"])
+            gzip = AcceptEncoding.acceptsGzip(headers["Accept-Encoding"])
+        }
+    }
+
     func isReady(_ served: ServedSnapshot?, uri: String, headers: HTTPHeaders) -> Bool {
+        isReady(served, Asked(uri: uri, headers: headers))
+    }
+
+    func reply(_ served: ServedSnapshot?, method: HTTPMethod, uri: String, headers: HTTPHeaders) -> Reply {
+        reply(served, method: method, Asked(uri: uri, headers: headers))
+    }
+
+    /// True when `reply` for this snapshot will not have to render anything (cheap enough for the event loop).
+    func isReady(_ served: ServedSnapshot?, _ asked: Asked) -> Bool {
         guard let served else { return true }
-        switch Self.path(uri) {
+        switch asked.path {
         case "/metrics":
-            return served.hasMetrics(AcceptFormat.negotiate(headers["Accept"]), gzip: AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]))
+            return served.hasMetrics(asked.format, gzip: asked.gzip)
         case "/snapshot": return served.hasJSON
         case "/": return served.hasStatusPage
         default: return true
@@ -73,8 +97,8 @@ struct Routes {
     }
 
     /// `served`: the snapshot the caller took once (a newer one may be published meanwhile).
-    func reply(_ served: ServedSnapshot?, method: HTTPMethod, uri: String, headers: HTTPHeaders) -> Reply {
-        let path = Self.path(uri)
+    func reply(_ served: ServedSnapshot?, method: HTTPMethod, _ asked: Asked) -> Reply {
+        let path = asked.path
         let known = ["/", "/metrics", "/snapshot", "/healthz", "/probe"]
         guard known.contains(path) else { return .text(.notFound, "not found; try /metrics") }
         guard method == .GET || method == .HEAD else {
@@ -90,15 +114,15 @@ struct Routes {
         if path == "/snapshot" {
             return Reply(status: .ok, contentType: "application/json", body: served.json)
         }
-        if path == "/probe" { return probe(served, query: Self.query(uri)) }
+        if path == "/probe" { return probe(served, query: asked.query) }
         let counts = connections.counts
         let agent = store.agent.families
         let gate = gates.current
         let auth = gate.guardsAccess ? gates.counters : nil
         let tls = gate.servesTLS
-        let format = AcceptFormat.negotiate(headers["Accept"])
+        let format = asked.format
         let vary = ("Vary", "Accept, Accept-Encoding")
-        if AcceptEncoding.acceptsGzip(headers["Accept-Encoding"]), let gz = served.metrics(format, gzip: true),
+        if asked.gzip, let gz = served.metrics(format, gzip: true),
            let open = gz.gzip {
             // Without its tail a gzip body is cut short: serve plain if closing it failed.
             if let tail = ConnectionMetrics.block(counts, auth: auth, tls: tls, agent: agent, format: format, closing: open) {

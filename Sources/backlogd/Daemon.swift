@@ -105,6 +105,7 @@ final class Daemon: Sendable {
         }
         control.sync { running.withLock { $0 = (loop, server, agent) } }
         notifier.notify("READY=1\nSTATUS=serving \(bound.joined(separator: " "))")
+        StartupPages.release()
         stopped.wait()
 
         logger.info("stopping")
