@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backlogd-bench",
         abstract: "Measures backlogd against the kernel's floor and node_exporter, in a namespace of its own.",
-        subcommands: [Run.self, Hold.self, HoldListeners.self, Hang.self, Busy.self],
+        subcommands: [Run.self, Idle.self, Hold.self, HoldListeners.self, Hang.self, Busy.self],
         defaultSubcommand: Run.self)
 }
 

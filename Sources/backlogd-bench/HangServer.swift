@@ -44,6 +44,20 @@ enum HangServer {
     }
 }
 
+/// Polls /metrics until the listener on `port` names `pid` as its owner (at most 600 s).
+func waitForOwner(_ w: Workload, port: UInt16, pid: pid_t) throws {
+    let deadline = Date().addingTimeInterval(600)
+    let marker = ["port=\"\(port)\"", "pid=\"\(pid)\""]
+    while Date() < deadline {
+        let body = (try? Measure.inNamespace(w.namespace) { Scraper.body(port: 24519) }) ?? nil
+        if (body ?? "").split(separator: "\n").contains(where: { l in
+            l.hasPrefix("backlogd_listener_info{") && marker.allSatisfy { l.contains($0) }
+        }) { return }
+        sleep(1)
+    }
+    throw BenchError("the owner of port \(port) (pid \(pid)) was not found within 600 s")
+}
+
 /// How the bench's hang server hangs.
 enum HangKind: String, CaseIterable {
     /// Stops calling accept() and does nothing else (no CPU, no connection open).
@@ -81,6 +95,9 @@ struct HangMeasure {
         // The daemon sees it (and looks up its owner), and the early looks of the stuck listeners
         // the workload starts with are paid off by the deep tick's pacing, before anything is measured.
         Thread.sleep(forTimeInterval: settle)
+        // The hang evidence reads the holders: the listener's owner must be known first. On a
+        // host whose processes hold 200 000 fds the owner scan takes several deep ticks (issue 33).
+        try waitForOwner(w, port: port, pid: server.pid)
         var c0 = Measure.cpuSeconds(daemon.pid)
         if cpuSeconds > 0 {
             Thread.sleep(forTimeInterval: cpuSeconds)

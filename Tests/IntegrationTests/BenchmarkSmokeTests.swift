@@ -70,6 +70,36 @@ import Glibc
         #expect(left.isEmpty, "\(left)")
     }
 
+    /// The quiet host at small scale: two runs side by side, a few seconds; every
+    /// figure is there and finite, and nothing (namespace, cgroup) is left.
+    @Test func idleAxisRunsAtSmallScale() throws {
+        let bench = URL(fileURLWithPath: backlogdPath()).deletingLastPathComponent().appendingPathComponent("backlogd-bench").path
+        let r = try run([bench, "idle", "--listeners", "3", "--runs", "2", "--seconds", "4", "--scrape-every", "2",
+                         "--warm-up-seconds", "1"], check: false, timeout: 180)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let line = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("IDLE_SUMMARY ") })
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("IDLE_SUMMARY ".count).utf8)) as? [String: Any])
+        for key in ["idle_cpu_fraction", "idle_node_cpu_fraction", "idle_cpu_ratio", "idle_floor_fraction", "idle_rss_mb", "idle_node_rss_mb"] {
+            let v = json[key] as? Double
+            #expect(v.map { $0.isFinite && $0 > 0 } == true, "\(key) = \(String(describing: json[key]))")
+        }
+        #expect(json["idle_runs"] as? Double == 2)
+        for figure in ["run 1:", "run 2:", "node_exporter", "floor", "target ≤ 0.100 %"] {
+            #expect(r.stdout.contains(figure), "\(figure) missing: \(r.stdout)")
+        }
+        let left = try leftBehind()
+        #expect(left.isEmpty, "\(left)")
+        // Where the benchmark makes its cgroups (the v2 hierarchy, or v1's cpuacct).
+        let roots = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct"]
+        let cgroups = roots.flatMap { root in
+            ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("bd-bench-") && $0.contains("-idle") }
+        }
+        #expect(cgroups.filter { name in
+            let pid = Int32(name.split(separator: "-")[2]) ?? 0
+            return kill(pid, 0) != 0 && errno == ESRCH
+        }.isEmpty, "cgroups left: \(cgroups)")
+    }
+
     /// Benchmark namespaces (bd-bench-PID-…) whose benchmark has exited: after a
     /// run, its own would be among them. Those of a benchmark still running (a
     /// measurement on the same machine) are not.
