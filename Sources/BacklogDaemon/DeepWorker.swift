@@ -28,7 +28,7 @@ actor DeepWorker {
         var alsoMetered: [(id: ObjectIdentifier, cpu: Double)]
     }
 
-    struct OwnerFacts: Sendable {
+    struct OwnerFacts: Sendable, Equatable {
         var failures: [Unattributed: UInt64]
         var skipped: UInt64
         var podUIDConflicts: Int

@@ -30,6 +30,9 @@ actor FastTicker {
     /// The round in progress: namespaces whose tick has not reported, and the CPU of those that have.
     private var pending: Set<String> = []
     private var roundCPU = 0.0
+    /// Whether a namespace of the round found something changed (else nothing is published).
+    private var roundChanged = false
+    private var lastPublished: Publication?
 
     /// The deep tick: whether one runs, when the next is due, its interval, the owner lookup's counts.
     private var deepRunning = false
@@ -90,6 +93,7 @@ actor FastTicker {
         let s = settings
         let (deepInterval, gate) = (self.deepInterval, earlyLooks)
         roundCPU = 0
+        roundChanged = false
         for i in registry.slots.indices where !registry.slots[i].inFlight {
             let c = registry.slots[i].collector
             let maxStep = max(interval * 4, 1)
@@ -99,6 +103,7 @@ actor FastTicker {
                                 deepInterval: deepInterval, fastInterval: interval, earlyLooks: gate)
                 }
                 registry.update(at: i) { $0.offer(a) }
+                if !a.unchanged { roundChanged = true }
                 roundCPU += a.cpuSeconds
                 continue
             }
@@ -123,6 +128,7 @@ actor FastTicker {
             $0.offer(a)
         }
         guard pending.remove(key) != nil else { return }
+        if !a.unchanged { roundChanged = true }
         roundCPU += a.cpuSeconds
         if pending.isEmpty { publishRound() }
     }
@@ -130,8 +136,17 @@ actor FastTicker {
     /// Publishes the round, then paces the clock by what it cost.
     private func publishRound() {
         pending = []
-        let p = publication()
-        publish(p)
+        // A round in which no namespace found anything changed publishes nothing: the HTTP
+        // side keeps serving (and its cached bodies) what it has. The collectors make their
+        // snapshot again at least every NamespaceCollector.republishEvery.
+        let p: Publication
+        if let last = lastPublished, !roundChanged {
+            p = last
+        } else {
+            p = publication()
+            publish(p)
+            lastPublished = p
+        }
         afterTick(p)
         if let i = pacing.record(cpuSeconds: roundCPU) { clock?.set(interval: i) }
     }
@@ -181,8 +196,15 @@ actor FastTicker {
         guard !stopped else { return }
         nextDeep = startedAt + o.interval
         deepInterval = o.interval
+        let factsChanged = ownerFacts != o.owners
         ownerFacts = o.owners
+        let before = registry.slots.map(\.key)
+        let unreadable = registry.unreadableProcesses
+        let failed = o.discovery == nil ? [] : registry.unreachable.map(\.netns)
         if let d = o.discovery { registry.reconcile(d) } else { registry.hostOnly() }
+        // Namespaces came or went, a join failed (again) or is no longer tried, or the unreadable count moved.
+        let registryChanged = before != registry.slots.map(\.key) || !(o.discovery?.failures.isEmpty ?? true)
+            || unreadable != registry.unreadableProcesses || (o.discovery != nil && failed != registry.unreachable.map(\.netns))
         // Made with the settings of before a reload: the next fast tick makes them anew.
         guard reloads == self.reloads else { return }
         for (key, a) in o.assembled {
@@ -191,6 +213,9 @@ actor FastTicker {
             a.snapshot.deepIntervalSeconds = o.interval
             registry.update(key) { $0.offer(a) }
         }
-        publish(publication())
+        guard !o.assembled.isEmpty || factsChanged || registryChanged else { return }
+        let p = publication()
+        publish(p)
+        lastPublished = p
     }
 }

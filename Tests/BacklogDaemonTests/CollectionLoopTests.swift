@@ -48,6 +48,49 @@ import Testing
         return (fd, UInt16(bigEndian: a.sin_port))
     }
 
+    /// A connection to 127.0.0.1:`port` (it waits in the accept queue).
+    static func connect(port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_port = port.bigEndian
+        let ok = withUnsafePointer(to: &a) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard ok else { throw TestFailure("cannot connect: errno \(errno)") }
+        return fd
+    }
+
+    /// Where nothing changes, nothing is published again until the collector makes its
+    /// snapshot anew (every 5 s); a connection in the queue makes every tick publish.
+    @Test func anUnchangedTickPublishesNothing() throws {
+        let l = try Self.listen()
+        defer { close(l.fd) }
+        let published = Published()
+        var s = CollectionLoop.Settings()
+        s.interval = 0.05
+        // Only this listener: the rest of this namespace is left out (other tests may listen here).
+        s.collector.ports = PortFilter(include: [l.port...l.port])
+        let loop = try CollectionLoop(settings: s, publish: { published.add($0) })
+        loop.start()
+        defer { loop.stop() }
+        _ = try published.wait("the listener") { Self.listener($0, port: l.port) != nil }
+        // Let the deep tick and the owner lookup settle, then count over 2 s (40 ticks).
+        Thread.sleep(forTimeInterval: 1.5)
+        let quietStart = published.count
+        Thread.sleep(forTimeInterval: 2)
+        let quiet = published.count - quietStart
+        let client = try Self.connect(port: l.port)
+        defer { close(client) }
+        _ = try published.wait("the connection waiting") { Self.listener($0, port: l.port)?.queueLength == 1 }
+        let busyStart = published.count
+        Thread.sleep(forTimeInterval: 2)
+        let busy = published.count - busyStart
+        #expect(quiet <= 10, "40 quiet ticks published \(quiet) times")
+        #expect(busy >= 20, "40 ticks with a connection waiting published \(busy) times")
+    }
+
     static func listener(_ p: Publication, port: UInt16) -> Listener? {
         p.snapshots.first?.listeners.first { $0.port == port && $0.address == "127.0.0.1" }
     }
@@ -85,13 +128,20 @@ import Testing
         s.collector.ports = PortFilter(exclude: [l.port...l.port])
         loop.update(s)
         let after = published.count
-        _ = try published.wait("three more publications") { _ in published.count >= after + 3 }
+        // New settings make a new snapshot at the next tick (even where nothing else changed).
+        _ = try published.wait("a publication after the update") { _ in published.count >= after + 1 }
+        Thread.sleep(forTimeInterval: 0.5)
         // Every publication made after the update returned (fast or deep) leaves the port out.
         #expect(published.since(after).allSatisfy { Self.listener($0, port: l.port) == nil })
     }
 
     /// After `stop` returns, nothing more is published (a deep tick in flight is dropped).
     @Test func nothingIsPublishedAfterStop() throws {
+        // A connection waits in the queue: every tick has something that moves (its wait), so it publishes.
+        let l = try Self.listen()
+        defer { close(l.fd) }
+        let client = try Self.connect(port: l.port)
+        defer { close(client) }
         let published = Published()
         var s = CollectionLoop.Settings()
         s.interval = 0.05

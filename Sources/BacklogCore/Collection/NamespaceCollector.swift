@@ -77,6 +77,8 @@ public actor NamespaceCollector {
     /// The last tick's readings and settings: a deep look makes the snapshot again from them.
     private var last: (readings: NamespaceReadings, settings: CollectorSettings, now: Double)?
     private var sequence: UInt64 = 0
+    /// The last snapshot made, and when: an unchanged tick hands it back.
+    private var lastAssembled: (snapshot: Snapshot, at: Double)?
     /// Counts changes of the set of listeners (a look's findings hold for the set it saw).
     private var membership: UInt64 = 0
     /// The namespace's received segments when a look last found it quiet (DeepResult.isQuiet), and the set then.
@@ -157,6 +159,8 @@ public actor NamespaceCollector {
         public var sequence: UInt64
         /// The inodes of every listener of the namespace (for the owner lookup), when they changed.
         public var inodes: Set<UInt32>?
+        /// The tick found nothing changed: `snapshot` is the last one, not to be published again.
+        public var unchanged = false
     }
 
     /// The fast tick as the daemon runs it: `tick`, with what the deep side needs.
@@ -181,6 +185,14 @@ public actor NamespaceCollector {
         }
         r.readings.deepIntervalSeconds = deepInterval
         r.readings.fastIntervalSeconds = fastInterval
+        if let previous = last, let made = lastAssembled, now - made.at < Self.republishEvery,
+           Self.nothingMoved(previous.readings, r.readings), previous.settings == settings,
+           made.snapshot.findings.isEmpty, made.snapshot.heldOut.isEmpty {
+            // The same snapshot as the last one (its timestamps aside): nothing to assemble or publish.
+            unchangedTicks += 1
+            return Assembled(snapshot: made.snapshot, cpuSeconds: ThreadCPU.seconds() - cpu0, sequence: sequence, inodes: nil,
+                             unchanged: true)
+        }
         last = (r.readings, settings, now)
         var snapshot = SnapshotAssembly.assemble(r.readings, settings: settings)
         snapshot.heldOut = rotation.update(snapshot, now: now)
@@ -188,8 +200,32 @@ public actor NamespaceCollector {
             considerEarlyLook(now: now, findings: snapshot.findings, gate: gate, thresholds: settings.thresholds, window: peakWindow)
         }
         sequence += 1
+        lastAssembled = (snapshot, now)
         let inodes = r.membershipChanged || sequence == 1 ? Set(table.listeners.lazy.map(\.inode)) : nil
         return Assembled(snapshot: snapshot, cpuSeconds: ThreadCPU.seconds() - cpu0, sequence: sequence, inodes: inodes)
+    }
+
+    /// An unchanged snapshot is made again at least this often (its sources' last-success
+    /// times, and /healthz, which goes stale when nothing is published).
+    public static let republishEvery = 5.0
+
+    /// Fast ticks that found nothing changed and made no snapshot (for tests).
+    public private(set) var unchangedTicks = 0
+
+    /// Whether two ticks' readings make the same snapshot: the listener table was not
+    /// written (it is shared with the last snapshot, so any write copies it: the same
+    /// storage means no field changed), every queue is empty (a wait ages without a
+    /// number changing), and the counters, sysctls, sources' states and the rest are equal.
+    static func nothingMoved(_ a: NamespaceReadings, _ b: NamespaceReadings) -> Bool {
+        let sameTable = a.listeners.withUnsafeBufferPointer { x in b.listeners.withUnsafeBufferPointer { $0.baseAddress == x.baseAddress } }
+        guard sameTable, a.listeners.count == b.listeners.count, b.listeners.allSatisfy({ $0.queueLength == 0 }) else { return false }
+        guard a.sources.count == b.sources.count,
+              zip(a.sources, b.sources).allSatisfy({ $0.name == $1.name && $0.up == $1.up && $0.error == $1.error && $0.skipped == $1.skipped })
+        else { return false }
+        return a.netstat == b.netstat && a.sysctls == b.sysctls && a.cookieGrowth == b.cookieGrowth
+            && a.unattributedOverflows == b.unattributedOverflows && a.occupant == b.occupant
+            && a.deepIntervalSeconds == b.deepIntervalSeconds && a.fastIntervalSeconds == b.fastIntervalSeconds
+            && a.deep?.status.up == b.deep?.status.up && a.counterDeltas == b.counterDeltas
     }
 
     /// The deep tick's look at this namespace. `owners` are the ones the deep side
@@ -228,6 +264,7 @@ public actor NamespaceCollector {
         snapshot.heldOut = rotation.update(snapshot, now: now)
         last = (r, settings, now)
         sequence += 1
+        lastAssembled = (snapshot, now)
         let cpu = lookCPU + ThreadCPU.seconds() - cpu0
         return (cpu, Assembled(snapshot: snapshot, cpuSeconds: cpu, sequence: sequence, inodes: nil))
     }
