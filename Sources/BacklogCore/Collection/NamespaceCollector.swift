@@ -220,7 +220,11 @@ public actor NamespaceCollector {
         let sameTable = a.listeners.withUnsafeBufferPointer { x in b.listeners.withUnsafeBufferPointer { $0.baseAddress == x.baseAddress } }
         guard sameTable, a.listeners.count == b.listeners.count, b.listeners.allSatisfy({ $0.queueLength == 0 }) else { return false }
         guard a.sources.count == b.sources.count,
-              zip(a.sources, b.sources).allSatisfy({ $0.name == $1.name && $0.up == $1.up && $0.error == $1.error && $0.skipped == $1.skipped })
+              zip(a.sources, b.sources).allSatisfy({
+                  $0.name == $1.name && $0.up == $1.up && $0.error == $1.error && $0.skipped == $1.skipped
+                      // A sysctl read (every 10 s) shows as one: its time is what says the values are current.
+                      && ($0.name != "sysctl" || $0.lastSuccess == $1.lastSuccess)
+              })
         else { return false }
         return a.netstat == b.netstat && a.sysctls == b.sysctls && a.cookieGrowth == b.cookieGrowth
             && a.unattributedOverflows == b.unattributedOverflows && a.occupant == b.occupant
