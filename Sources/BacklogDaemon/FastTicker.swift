@@ -32,6 +32,8 @@ actor FastTicker {
     private var roundCPU = 0.0
     /// Whether a namespace of the round found something changed (else nothing is published).
     private var roundChanged = false
+    /// A namespace that reported after its round was published brought a change.
+    private var lateChange = false
     private var lastPublished: Publication?
 
     /// The deep tick: whether one runs, when the next is due, its interval, the owner lookup's counts.
@@ -127,7 +129,11 @@ actor FastTicker {
             $0.inFlight = false
             $0.offer(a)
         }
-        guard pending.remove(key) != nil else { return }
+        guard pending.remove(key) != nil else {
+            // Late, after its round was published without it: the next round publishes what it found.
+            if !a.unchanged { lateChange = true }
+            return
+        }
         if !a.unchanged { roundChanged = true }
         roundCPU += a.cpuSeconds
         if pending.isEmpty { publishRound() }
@@ -140,12 +146,13 @@ actor FastTicker {
         // side keeps serving (and its cached bodies) what it has. The collectors make their
         // snapshot again at least every NamespaceCollector.republishEvery.
         let p: Publication
-        if let last = lastPublished, !roundChanged {
+        if let last = lastPublished, !roundChanged, !lateChange {
             p = last
         } else {
             p = publication()
             publish(p)
             lastPublished = p
+            lateChange = false
         }
         afterTick(p)
         if let i = pacing.record(cpuSeconds: roundCPU) { clock?.set(interval: i) }
