@@ -43,15 +43,23 @@ public enum StatusPage {
                 if let l = f.listener { found[Key(netns: s.netns, inode: l.inode), default: []].append(f) }
             }
         }
-        let all = p.snapshots.flatMap { s in s.listenersFullestFirst.map { (s, $0, found[Key(netns: s.netns, inode: $0.inode)] ?? []) } }
-        let rows = all.filter { !$0.2.isEmpty } + all.filter { $0.2.isEmpty }
+        // Indices, not copies: a 5 000-listener host shows 200 rows.
+        var flagged: [(s: Int, l: Int, its: [Finding])] = []
+        var quiet: [(s: Int, l: Int, its: [Finding])] = []
+        for (si, s) in p.snapshots.enumerated() {
+            for li in s.fullestFirstOrder {
+                let its = found[Key(netns: s.netns, inode: s.listeners[li].inode)] ?? []
+                if !its.isEmpty { flagged.append((si, li, its)) } else if quiet.count < maxRows { quiet.append((si, li, [])) }
+            }
+        }
+        let rows = (flagged + quiet).prefix(maxRows).map { (p.snapshots[$0.s], p.snapshots[$0.s].listeners[$0.l], $0.its) }
         out += """
             <table id="listeners"><thead><tr><th>netns</th><th>proto</th><th>address</th><th>fill</th>\
             <th>queue</th><th>max</th><th>peak</th><th>drops</th><th>process</th><th>findings</th></tr></thead>
             <tbody>
 
             """
-        for (s, l, its) in rows.prefix(maxRows) {
+        for (s, l, its) in rows {
             let state = l.isFull ? "full" : l.queuePeak > l.queueMax ? "was-full" : "ok"
             let percent = l.queueMax == 0 ? (l.queueLength > 0 ? 100 : 0) : min(100, Int((l.fill * 100).rounded()))
             out += "<tr class=\"\(state)\" data-state=\"\(state)\" data-netns=\"\(text(s.netns))\" data-port=\"\(l.port.map(String.init) ?? "")\">"
@@ -62,8 +70,8 @@ public enum StatusPage {
             out += "<td>\(its.map { "<span class=\"\($0.severity.rawValue)\" title=\"\(text($0.message))\">\(text($0.kind))</span>" }.joined(separator: " "))</td></tr>\n"
         }
         out += "</tbody></table>\n"
-        if rows.count > maxRows {
-            out += "<p>\(rows.count - maxRows) more listeners not shown: <a href=\"snapshot\">/snapshot</a> has them all.</p>\n"
+        if listeners > maxRows {
+            out += "<p>\(listeners - maxRows) more listeners not shown: <a href=\"snapshot\">/snapshot</a> has them all.</p>\n"
         }
         out += """
             <p class="links"><a href="metrics">/metrics</a> · <a href="snapshot">/snapshot</a> (JSON, as <code>backlogd --once --format json</code>) · \

@@ -64,6 +64,11 @@ public struct Snapshot: Sendable {
     /// Listeners fullest first (by fill, then length), then by address: how people read them.
     public var listenersFullestFirst: [Listener] { listeners.sorted(by: Listener.fullestFirst) }
 
+    /// The indices of `listeners` in that order (a large snapshot's listeners are not copied).
+    public var fullestFirstOrder: [Int] {
+        listeners.indices.sorted { Listener.fullestFirst(listeners[$0], listeners[$1]) }
+    }
+
     /// The snapshot of a namespace that could not be joined: no numbers, one failed source;
     /// `errorsTotal` counts the failed joins of this namespace so far.
     public static func unreachable(_ ns: WatchedNamespace, error: String, errorsTotal: UInt64) -> Snapshot {

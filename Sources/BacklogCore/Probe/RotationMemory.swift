@@ -36,10 +36,17 @@ public struct RotationMemory: Sendable {
         var next: [GroupKey: HeldOut] = [:]
         for (g, kind) in critical { next[g] = HeldOut(kind: kind) }
         if !out.isEmpty {
-            var byGroup: [GroupKey: Listener] = [:]
-            for l in s.listeners where l.socket == 0 { byGroup[l.groupKey] = l }
+            // Where each held-out group's first socket is (an index, not a copy: a
+            // Listener is large, and 5 000 of them made a transient 8 MB here).
+            var byGroup: [GroupKey: Int] = [:]
+            byGroup.reserveCapacity(out.count)
+            for (i, l) in s.listeners.enumerated() where l.socket == 0 {
+                let g = l.groupKey
+                if out[g] != nil, next[g] == nil { byGroup[g] = i }
+            }
             for (g, was) in out where next[g] == nil {
-                guard let l = byGroup[g] else { continue }  // gone: nothing to hold out
+                guard let i = byGroup[g] else { continue }  // gone: nothing to hold out
+                let l = s.listeners[i]
                 // Healthy: the accept queue empty now (its length counts every child, those
                 // reset by their clients too: a stopped server whose only connections are a
                 // balancer's checks never empties it), or the looks see progress with short waits.
