@@ -1,12 +1,13 @@
 import BacklogCore
 
-/// /metrics of one publication as a sequence of parts: fixed bytes (family
-/// headers, the namespace-wide and process-wide families) and chunks of
-/// per-listener lines. A chunk carries a signature (a digest of its listeners'
-/// label ids and values) so that a renderer that keeps chunks between snapshots (the
-/// HTTP endpoint, which also keeps their gzip) reuses those that did not
-/// change and renders only the others: an idle listener's lines are not
-/// rebuilt every snapshot.
+/// /metrics of one publication as a sequence of parts: family headers (the
+/// only bytes that differ between the two formats), fixed sample lines (the
+/// namespace-wide and process-wide families) and chunks of per-listener lines.
+/// One layout serves every format and encoding of its publication.
+/// A chunk carries a signature (a digest of its listeners' label ids and
+/// values) so that a renderer that keeps chunks between snapshots (the HTTP
+/// endpoint keeps their gzip) reuses those that did not change and compresses
+/// only the others: an idle listener's lines are not rebuilt every snapshot.
 public struct MetricsLayout: Sendable {
     public struct ChunkKey: Hashable, Sendable {
         let family: Int
@@ -21,12 +22,19 @@ public struct MetricsLayout: Sendable {
         let members: [Int32]
     }
 
+    /// A family's `# HELP` and `# TYPE` lines, written per format.
+    public struct Header: Sendable {
+        let name: String
+        let type: MetricType
+        let help: String
+    }
+
     public enum Part: Sendable {
-        case fixed([UInt8])
+        case header(Header)
+        case samples([UInt8])
         case chunk(Chunk)
     }
 
-    public let format: ExpositionFormat
     public private(set) var parts: [Part] = []
     private let families: [ListenerFamily]
     private var labels: [[UInt8]] = []
@@ -42,8 +50,7 @@ public struct MetricsLayout: Sendable {
     /// At most this many listeners in one chunk, whatever their label hashes.
     static let maxChunk = 1024
 
-    public init(_ p: Publication, version: String, format: ExpositionFormat, labels table: inout LabelTable) {
-        self.format = format
+    public init(_ p: Publication, version: String, labels table: inout LabelTable) {
         let owners = p.process.ownerFailures != nil
         let families = ListenerFamilies.all(owners: owners)
         self.families = families
@@ -90,7 +97,8 @@ public struct MetricsLayout: Sendable {
         var out: [Part] = []
         for name in Set(generic.keys).union(perListener.keys).sorted() {
             if let f = generic[name] {
-                out.append(.fixed(format.header(f.name, f.type, help: f.help) + PrometheusText.samples(f)))
+                out.append(.header(Header(name: f.name, type: f.type, help: f.help)))
+                out.append(.samples(PrometheusText.samples(f)))
                 continue
             }
             let fi = perListener[name]!
@@ -120,7 +128,7 @@ public struct MetricsLayout: Sendable {
             close()
             // Families a snapshot always has keep their header with no listener (as before chunks).
             guard !chunks.isEmpty || f.always else { continue }
-            out.append(.fixed(format.header(f.name, f.type, help: f.help)))
+            out.append(.header(Header(name: f.name, type: f.type, help: f.help)))
             out += chunks.map { .chunk($0) }
         }
         // Each family's fixed part stays apart: one that did not change (a header, the
@@ -130,9 +138,19 @@ public struct MetricsLayout: Sendable {
 
     /// The lines of one chunk.
     public func text(_ c: Chunk) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(c.members.count * families[c.family].lines * 160)
+        append(c, to: &out)
+        return out
+    }
+
+    /// Appends the lines of one chunk (a streamed body writes them straight into its piece).
+    public func append(_ c: Chunk, to out: inout [UInt8]) {
         let f = families[c.family]
         let lines = f.lines
-        var w = ByteWriter(capacity: c.members.count * lines * 160)
+        var w = ByteWriter()
+        swap(&w.bytes, &out)
+        defer { swap(&w.bytes, &out) }
         for m in c.members {
             let i = Int(m)
             for line in 0..<lines {
@@ -146,18 +164,30 @@ public struct MetricsLayout: Sendable {
                 w.append(byte: 0x0A)
             }
         }
-        return w.bytes
+    }
+
+    /// Appends a part in `format`.
+    public func append(_ part: Part, _ format: ExpositionFormat, to out: inout [UInt8]) {
+        switch part {
+        case .header(let h): out += format.header(h.name, h.type, help: h.help)
+        case .samples(let b): out += b
+        case .chunk(let c): append(c, to: &out)
+        }
+    }
+
+    /// The bytes of a part in `format` (a chunk's lines are the same in both).
+    public func bytes(_ part: Part, _ format: ExpositionFormat) -> [UInt8] {
+        switch part {
+        case .header(let h): format.header(h.name, h.type, help: h.help)
+        case .samples(let b): b
+        case .chunk(let c): text(c)
+        }
     }
 
     /// The whole body, every chunk rendered (`--once --format prometheus`), without the closing `end`.
-    public func bytes() -> [UInt8] {
+    public func bytes(_ format: ExpositionFormat) -> [UInt8] {
         var out: [UInt8] = []
-        for part in parts {
-            switch part {
-            case .fixed(let b): out += b
-            case .chunk(let c): out += text(c)
-            }
-        }
+        for part in parts { out += bytes(part, format) }
         return out
     }
 }

@@ -130,7 +130,7 @@ public enum MetricsRenderer {
     /// The whole body in `format`, as `/metrics` serves it for the same publication (less the per-scrape HTTP lines).
     public static func render(_ p: Publication, version: String, format: ExpositionFormat = .text) -> String {
         var labels = LabelTable()
-        let layout = MetricsLayout(p, version: version, format: format, labels: &labels)
-        return String(decoding: layout.bytes() + format.end, as: UTF8.self)
+        let layout = MetricsLayout(p, version: version, labels: &labels)
+        return String(decoding: layout.bytes(format) + format.end, as: UTF8.self)
     }
 }

@@ -204,10 +204,10 @@ public struct SnapshotDocument: Encodable, Sendable {
     var namespaces: [SnapshotDocument]?
     var timestamp: Double
     var windowSeconds: Double
-    var listeners: [ListenerEntry]
+    var listeners: EncodedList<ListenerEntry>
     var counters: [Counter]
     var sysctls: [String: Int64]
-    var findings: [FindingEntry]
+    var findings: EncodedList<FindingEntry>
     var sources: [Source]
     var deepIntervalSeconds: Double?
     var unattributedOverflows: Double?
@@ -225,16 +225,31 @@ public struct SnapshotDocument: Encodable, Sendable {
         case listenersLeftOut = "listeners_left_out"
     }
 
+    /// A namespace's listeners or findings, or (`SnapshotJSON`) a number that stands in for them.
+    enum EncodedList<Entry: Encodable & Sendable>: Encodable, Sendable {
+        case entries([Entry])
+        case placeholder(Int64)
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .entries(let l): try c.encode(l)
+            case .placeholder(let n): try c.encode(n)
+            }
+        }
+    }
+
     /// The first namespace at the top (host, or the one asked for), the others under `namespaces`.
-    public init(_ all: [Snapshot], version: String, commandLines: Bool = true) {
-        self.init(all[0], version: version, commandLines: commandLines)
+    /// `listeners`: false leaves them and the findings out (SnapshotJSON writes them one by one).
+    init(_ all: [Snapshot], version: String, commandLines: Bool = true, listeners: Bool = true) {
+        self.init(all[0], version: version, commandLines: commandLines, listeners: listeners)
         if all.count > 1 {
-            namespaces = all.dropFirst().map { SnapshotDocument($0, version: version, commandLines: commandLines) }
+            namespaces = all.dropFirst().map { SnapshotDocument($0, version: version, commandLines: commandLines, listeners: listeners) }
         }
     }
 
     /// `commandLines`: false for /snapshot (served over HTTP), true for --once (local).
-    public init(_ s: Snapshot, version: String, commandLines: Bool = true) {
+    init(_ s: Snapshot, version: String, commandLines: Bool = true, listeners: Bool = true) {
         schema = Self.schema
         self.version = version
         netns = s.netns
@@ -242,14 +257,12 @@ public struct SnapshotDocument: Encodable, Sendable {
         timestamp = s.timestamp
         windowSeconds = s.windowSeconds
         listenersLeftOut = s.listenersLeftOut
-        listeners = s.listenersFullestFirst.map { ListenerEntry($0, commandLines: commandLines) }
+        self.listeners = .entries(listeners ? s.listenersFullestFirst.map { ListenerEntry($0, commandLines: commandLines) } : [])
         counters = ListenCounter.allCases.map {
             Counter(name: $0.rawValue, value: s.counter($0), windowDelta: s.counterDeltas?[$0])
         }
         sysctls = s.sysctls
-        findings = s.findings.map {
-            FindingEntry(kind: $0.kind, severity: $0.severity.rawValue, message: $0.message, listener: $0.listener.map { ListenerEntry($0, commandLines: commandLines) })
-        }
+        findings = .entries(listeners ? s.findings.map { FindingEntry($0, commandLines: commandLines) } : [])
         deepIntervalSeconds = s.deepIntervalSeconds
         unattributedOverflows = s.unattributedOverflows
         trackingDropped = s.trackingDropped
@@ -257,5 +270,12 @@ public struct SnapshotDocument: Encodable, Sendable {
             Source(name: $0.name, up: $0.up, error: $0.error, durationSeconds: $0.durationSeconds, skipped: $0.skipped,
                    lastSuccess: $0.lastSuccess)
         }
+    }
+}
+
+extension SnapshotDocument.FindingEntry {
+    init(_ f: Finding, commandLines: Bool) {
+        self.init(kind: f.kind, severity: f.severity.rawValue, message: f.message,
+                  listener: f.listener.map { SnapshotDocument.ListenerEntry($0, commandLines: commandLines) })
     }
 }

@@ -8,7 +8,9 @@ import NIOPosix
 ///   pipelines requests and never reads stops being read from: its memory stays
 ///   bounded and the idle timeout ends it.
 /// - A body that has not been rendered yet is rendered on the thread pool, so a
-///   large snapshot never blocks the event loop other clients share.
+///   large snapshot never blocks the event loop other clients share; a streamed
+///   body (identity /metrics, /snapshot) is made there piece by piece, each once
+///   the kernel has taken the one before.
 /// - Requests that announce a body are refused at once and the connection closed,
 ///   which keeps RequestHeadGuard's byte count exact.
 /// - The registry learns when a response starts and when it has been handed to
@@ -110,19 +112,54 @@ final class HTTPHandler: ChannelInboundHandler {
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, reply: Reply, close: Bool) {
+        // A streamed body to an HTTP/1.0 client has no length: the connection's end is its end.
+        let close = close || (reply.contentLength == nil && head.version == .http1_0 && head.method != .HEAD)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: reply.contentType)
-        headers.add(name: "Content-Length", value: String(reply.contentLength))
+        if let length = reply.contentLength { headers.add(name: "Content-Length", value: String(length)) }
         for (k, v) in reply.extraHeaders { headers.add(name: k, value: v) }
         for (k, v) in routes.gates.current.extraHeaders where !headers.contains(name: k) { headers.add(name: k, value: v) }
         if close { headers.add(name: "Connection", value: "close") }
         // Keep-alive is HTTP/1.1's default; an HTTP/1.0 client needs to be told.
         else if head.version == .http1_0 { headers.add(name: "Connection", value: "keep-alive") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
-        if head.method != .HEAD {
-            for part in reply.parts { context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
-            if let tail = reply.tail { context.write(wrapOutboundOut(.body(.byteBuffer(tail))), promise: nil) }
+        guard head.method != .HEAD else {
+            finish(context: context, tail: nil, close: close)
+            return
         }
+        for part in reply.parts { context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
+        if let stream = reply.stream {
+            context.flush()
+            pump(context: context, stream: stream, tail: reply.tail, close: close)
+        } else {
+            finish(context: context, tail: reply.tail, close: close)
+        }
+    }
+
+    /// The next piece of a streamed body is made (on the thread pool) once the
+    /// kernel has taken the one before: a slow reader holds one piece, not the body.
+    private func pump(context: ChannelHandlerContext, stream: StreamedBody, tail: ByteBuffer?, close: Bool) {
+        pool.runIfActive(eventLoop: context.eventLoop) {
+            stream.next()
+        }.assumeIsolated().whenComplete { [self] result in
+            guard context.channel.isActive else { return }
+            switch result {
+            case .success(let piece?):
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(piece)))).assumeIsolated().whenComplete { [self] written in
+                    switch written {
+                    case .success: pump(context: context, stream: stream, tail: tail, close: close)
+                    case .failure: context.close(promise: nil)
+                    }
+                }
+            case .success(nil): finish(context: context, tail: tail, close: close)
+            // Stopping: the body cannot be finished, and a cut body must not look whole.
+            case .failure: context.close(promise: nil)
+            }
+        }
+    }
+
+    private func finish(context: ChannelHandlerContext, tail: ByteBuffer?, close: Bool) {
+        if let tail { context.write(wrapOutboundOut(.body(.byteBuffer(tail))), promise: nil) }
         // Completes once the kernel has the last byte (or the write failed).
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         let connections = self.connections

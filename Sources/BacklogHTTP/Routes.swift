@@ -10,7 +10,10 @@ struct Reply {
     /// The body as written, part after part (a /metrics body's cached chunks, not joined).
     var parts: [ByteBuffer]
     var extraHeaders: [(String, String)] = []
-    /// Sent after `parts` (the per-scrape connection counters after a cached /metrics body).
+    /// Written piece by piece after `parts` (identity /metrics and /snapshot). When its length
+    /// is not known before (/snapshot), HTTP/1.1 sends it chunked and an HTTP/1.0 response ends with the connection.
+    var stream: StreamedBody?
+    /// Sent after `parts` and `stream` (the per-scrape connection counters after a /metrics body).
     var tail: ByteBuffer?
 
     init(status: HTTPResponseStatus, contentType: String, body: ByteBuffer, extraHeaders: [(String, String)] = []) {
@@ -18,15 +21,21 @@ struct Reply {
     }
 
     init(status: HTTPResponseStatus, contentType: String, parts: [ByteBuffer], extraHeaders: [(String, String)] = [],
-         tail: ByteBuffer? = nil) {
+         stream: StreamedBody? = nil, tail: ByteBuffer? = nil) {
         self.status = status
         self.contentType = contentType
         self.parts = parts
         self.extraHeaders = extraHeaders
+        self.stream = stream
         self.tail = tail
     }
 
-    var contentLength: Int { parts.reduce(0) { $0 + $1.readableBytes } + (tail?.readableBytes ?? 0) }
+    /// Nil for a streamed body of unknown length.
+    var contentLength: Int? {
+        let known = parts.reduce(0) { $0 + $1.readableBytes } + (tail?.readableBytes ?? 0)
+        guard let stream else { return known }
+        return stream.length.map { $0 + known }
+    }
 
     static func text(_ status: HTTPResponseStatus, _ text: String, headers: [(String, String)] = []) -> Reply {
         Reply(status: status, contentType: "text/plain; charset=utf-8", body: ByteBuffer(string: text + "\n"), extraHeaders: headers)
@@ -89,8 +98,9 @@ struct Routes {
         guard let served else { return true }
         switch asked.path {
         case "/metrics":
-            return served.hasMetrics(asked.format, gzip: asked.gzip)
-        case "/snapshot": return served.hasJSON
+            return asked.gzip ? served.hasMetricsGzip(asked.format) : served.hasLayout
+        // Even a streamed /snapshot encodes the document without its listeners first.
+        case "/snapshot": return asked.gzip && served.hasJSONGzip
         case "/": return served.hasStatusPage
         default: return true
         }
@@ -112,7 +122,12 @@ struct Routes {
         }
         guard let served else { return .text(.serviceUnavailable, "no snapshot yet") }
         if path == "/snapshot" {
-            return Reply(status: .ok, contentType: "application/json", body: served.json)
+            let vary = ("Vary", "Accept-Encoding")
+            if asked.gzip, let gz = served.jsonGzip, let open = gz.gzip, let end = Gzip.close(open, tail: []) {
+                return Reply(status: .ok, contentType: "application/json", parts: gz.parts,
+                             extraHeaders: [("Content-Encoding", "gzip"), vary], tail: ByteBuffer(bytes: end))
+            }
+            return Reply(status: .ok, contentType: "application/json", parts: [], extraHeaders: [vary], stream: served.json)
         }
         if path == "/probe" { return probe(served, query: asked.query) }
         let counts = connections.counts
@@ -122,17 +137,15 @@ struct Routes {
         let tls = gate.servesTLS
         let format = asked.format
         let vary = ("Vary", "Accept, Accept-Encoding")
-        if asked.gzip, let gz = served.metrics(format, gzip: true),
-           let open = gz.gzip {
+        if asked.gzip, let gz = served.metricsGzip(format), let open = gz.gzip {
             // Without its tail a gzip body is cut short: serve plain if closing it failed.
             if let tail = ConnectionMetrics.block(counts, auth: auth, tls: tls, agent: agent, format: format, closing: open) {
                 return Reply(status: .ok, contentType: format.contentType, parts: gz.parts,
                              extraHeaders: [("Content-Encoding", "gzip"), vary], tail: tail)
             }
         }
-        let plain = served.metrics(format, gzip: false)?.parts ?? []
-        return Reply(status: .ok, contentType: format.contentType, parts: plain,
-                     extraHeaders: [vary], tail: ConnectionMetrics.block(counts, auth: auth, tls: tls, agent: agent, format: format, closing: nil))
+        return Reply(status: .ok, contentType: format.contentType, parts: [], extraHeaders: [vary],
+                     stream: served.metricsText(format), tail: ConnectionMetrics.block(counts, auth: auth, tls: tls, agent: agent, format: format, closing: nil))
     }
 
     /// A load balancer's health check of one listener (ProbeVerdict): 200 in

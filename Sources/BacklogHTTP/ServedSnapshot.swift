@@ -3,9 +3,12 @@ import BacklogExposition
 import NIOCore
 import Synchronization
 
-/// One published snapshot and its bodies, each rendered at most once, on the
-/// first request that needs it (ticks that nobody scrapes cost no rendering),
-/// from the chunks the store's MetricsCache kept from earlier snapshots.
+/// One published snapshot and what its bodies are made from, each made at most
+/// once, on the first request that needs it (ticks that nobody scrapes cost no
+/// rendering): one MetricsLayout for every format and encoding of /metrics,
+/// the gzip bodies (small: kept), the status page. Identity /metrics and
+/// /snapshot are written from the layout or the snapshot as they are sent
+/// (StreamedBody), never kept whole.
 public final class ServedSnapshot: Sendable {
     /// One snapshot per watched namespace (host first) and the process-wide facts.
     public let publication: Publication
@@ -15,17 +18,20 @@ public final class ServedSnapshot: Sendable {
     public let publishedAt: ContinuousClock.Instant
     private let cache: MetricsCache
 
-    struct BodyKey: Hashable {
-        let format: ExpositionFormat
-        let gzip: Bool
-    }
-
     private struct Bodies {
-        var metrics: [BodyKey: MetricsBody] = [:]
-        var json: ByteBuffer?
+        var layout: MetricsLayout?
+        var metricsGzip: [ExpositionFormat: MetricsBody] = [:]
+        var jsonGzip: MetricsBody?
         var status: ByteBuffer?
     }
     private let bodies = Mutex(Bodies())
+    /// One maker per kind of body at a time: four clients asking at once for a
+    /// body not made yet make it once, not four times side by side (each a large
+    /// transient). Apart per kind, since a gzip body's maker asks for the layout.
+    private let makingLayout = Mutex(())
+    private let makingGzip = Mutex(())
+    private let makingJSON = Mutex(())
+    private let makingStatus = Mutex(())
 
     init(_ publication: Publication, version: String, cache: MetricsCache) {
         precondition(!publication.snapshots.isEmpty, "host is always collected")
@@ -39,42 +45,59 @@ public final class ServedSnapshot: Sendable {
     // time in the cache), so a request on the event loop that only asks whether
     // one is ready never waits for a render.
 
-    /// The body in `format`; with `gzip` nil if zlib failed (the caller serves it plain).
-    func metrics(_ format: ExpositionFormat, gzip: Bool) -> MetricsBody? {
-        let key = BodyKey(format: format, gzip: gzip)
-        if let m = bodies.withLock({ $0.metrics[key] }) { return m }
-        guard let m = cache.body(publication, version: version, format: format, gzip: gzip) else { return nil }
-        return bodies.withLock { b in
-            if b.metrics[key] == nil { b.metrics[key] = m }
-            return b.metrics[key]
+    /// Made once (under `maker`) and stored.
+    private func once<T: Sendable>(_ maker: borrowing Mutex<Void>, _ get: (inout Bodies) -> T?, _ set: (inout Bodies, T) -> Void,
+                         make: () -> T?) -> T? {
+        if let v = bodies.withLock({ get(&$0) }) { return v }
+        return maker.withLock { _ in
+            if let v = bodies.withLock({ get(&$0) }) { return v }
+            guard let v = make() else { return nil }
+            bodies.withLock { set(&$0, v) }
+            return v
         }
     }
 
-    func hasMetrics(_ format: ExpositionFormat, gzip: Bool) -> Bool {
-        bodies.withLock { $0.metrics[BodyKey(format: format, gzip: gzip)] != nil }
+    var layout: MetricsLayout {
+        once(makingLayout, { $0.layout }, { $0.layout = $1 }) { cache.layout(publication, version: version) }!
     }
 
-    var hasJSON: Bool { bodies.withLock { $0.json != nil } }
+    var hasLayout: Bool { bodies.withLock { $0.layout != nil } }
+
+    /// The gzip body in `format`; nil if zlib failed (the caller serves it plain).
+    func metricsGzip(_ format: ExpositionFormat) -> MetricsBody? {
+        once(makingGzip, { $0.metricsGzip[format] }, { $0.metricsGzip[format] = $1 }) { cache.gzipBody(layout, format: format) }
+    }
+
+    func hasMetricsGzip(_ format: ExpositionFormat) -> Bool { bodies.withLock { $0.metricsGzip[format] != nil } }
+
+    /// The identity body in `format`, written as it is sent (its length known before).
+    func metricsText(_ format: ExpositionFormat) -> StreamedBody {
+        let layout = self.layout
+        return StreamedBody(MetricsText(layout: layout, format: format), length: cache.textLength(layout, format: format), meter: cache.meter)
+    }
+
+    /// /snapshot as gzip (without its closing: an empty tail ends it); nil if zlib failed.
+    var jsonGzip: MetricsBody? {
+        once(makingJSON, { $0.jsonGzip }, { $0.jsonGzip = $1 }) {
+            cache.meter.measure {
+                var pieces = SnapshotJSON(publication, version: version, commandLines: false)
+                return MetricsCache.gzip(&pieces)
+            }
+        }
+    }
+
+    var hasJSONGzip: Bool { bodies.withLock { $0.jsonGzip != nil } }
+
+    /// /snapshot, written as it is sent.
+    var json: StreamedBody {
+        StreamedBody(SnapshotJSON(publication, version: version, commandLines: false), meter: cache.meter)
+    }
 
     var hasStatusPage: Bool { bodies.withLock { $0.status != nil } }
 
     /// `/`: the status page (StatusPage), at most `StatusPage.maxRows` listeners.
     var statusPage: ByteBuffer {
-        if let p = bodies.withLock({ $0.status }) { return p }
-        let p = ByteBuffer(string: StatusPage.render(publication, version: version))
-        return bodies.withLock { b in
-            if b.status == nil { b.status = p }
-            return b.status!
-        }
-    }
-
-    public var json: ByteBuffer {
-        if let j = bodies.withLock({ $0.json }) { return j }
-        let j = ByteBuffer(string: JSONRenderer.render(publication, version: version, commandLines: false))
-        return bodies.withLock { b in
-            if b.json == nil { b.json = j }
-            return b.json!
-        }
+        once(makingStatus, { $0.status }, { $0.status = $1 }) { ByteBuffer(string: StatusPage.render(publication, version: version)) }!
     }
 }
 

@@ -108,17 +108,18 @@ import Testing
         #expect(reply.contentType == "text/plain; version=0.0.4; charset=utf-8")
         #expect(Self.header(reply, "Vary") == "Accept, Accept-Encoding")
         #expect(Self.header(reply, "Content-Encoding") == nil)
-        let body = Self.text(reply.body)
+        let bytes = reply.body
+        #expect(reply.contentLength == bytes.readableBytes + (reply.tail?.readableBytes ?? 0), "known before it is written")
+        let body = Self.text(bytes)
         #expect(body.contains("backlogd_build_info"))
         #expect(body.contains("port=\"8080\""))
         #expect(!body.contains("backlogd_http_connections_open"), "the counters are the per-scrape tail")
         let tail = Self.text(reply.tail)
         #expect(tail.contains("backlogd_http_connections_open 1\n"), "\(tail)")
         #expect(tail.contains("backlogd_http_connections_refused_total 0\n"), "\(tail)")
-        #expect(reply.contentLength == reply.body.readableBytes + (reply.tail?.readableBytes ?? 0))
-        // The body is the snapshot's cached one: the same bytes for every scrape.
-        #expect(reply.body == r.store.latest?.metrics)
-        #expect(Self.get(r, "/metrics").parts.first == reply.parts.first)
+        // The same bytes for every scrape of a snapshot.
+        #expect(bytes == r.store.latest?.metrics)
+        #expect(Self.get(r, "/metrics").body == bytes)
     }
 
     @Test func metricsGzipWhenAccepted() throws {
@@ -130,6 +131,7 @@ import Testing
         #expect(Array(reply.body.readableBytesView.prefix(2)) == [0x1f, 0x8b])
         #expect(reply.contentType == "text/plain; version=0.0.4; charset=utf-8")
         #expect(reply.tail != nil, "the member is closed by the tail")
+        #expect(reply.contentLength == reply.body.readableBytes + (reply.tail?.readableBytes ?? 0))
         let refused = Self.get(r, "/metrics", headers: ["Accept-Encoding": "gzip;q=0"])
         #expect(Self.header(refused, "Content-Encoding") == nil)
         #expect(Self.text(refused.body).contains("backlogd_build_info"))
@@ -144,6 +146,20 @@ import Testing
         #expect(doc["version"] as? String == "1.2.3")
         #expect((doc["listeners"] as? [[String: Any]])?.map { $0["port"] as? Int } == [8080])
         #expect(reply.tail == nil)
+        #expect(reply.contentLength == nil, "written as it is encoded: chunked")
+    }
+
+    @Test func snapshotGzipWhenAccepted() throws {
+        let r = Self.routes(publish: true)
+        let reply = Self.get(r, "/snapshot", headers: ["Accept-Encoding": "gzip"])
+        #expect(reply.status == .ok)
+        #expect(Self.header(reply, "Content-Encoding") == "gzip")
+        #expect(Self.header(reply, "Vary") == "Accept-Encoding")
+        #expect(reply.contentLength == reply.body.readableBytes + (reply.tail?.readableBytes ?? 0))
+        let whole = Array(reply.body.readableBytesView) + Array((reply.tail ?? ByteBuffer()).readableBytesView)
+        let plain = Self.get(r, "/snapshot")
+        #expect(Self.header(plain, "Content-Encoding") == nil)
+        #expect(MetricsCacheTests.inflate(whole) == Array(plain.body.readableBytesView), "the same document")
     }
 
     @Test func readinessSaysWhetherABodyIsRenderedYet() throws {
@@ -154,18 +170,19 @@ import Testing
         #expect(!r.isReady(served, uri: "/", headers: [:]), "the status page is rendered off the event loop")
         #expect(r.isReady(served, uri: "/healthz", headers: [:]))
         #expect(r.isReady(served, uri: "/nope", headers: [:]))
-        _ = served.metrics
-        #expect(r.isReady(served, uri: "/metrics", headers: [:]))
-        #expect(!r.isReady(served, uri: "/metrics", headers: ["Accept-Encoding": "gzip"]), "gzip is a body of its own")
+        _ = served.layout
+        #expect(r.isReady(served, uri: "/metrics", headers: [:]), "identity text is written from the layout as it is sent")
         let om: HTTPHeaders = ["Accept": "application/openmetrics-text;version=1.0.0"]
-        #expect(!r.isReady(served, uri: "/metrics", headers: om), "so is each format")
-        _ = served.metrics(.text, gzip: true)
+        #expect(r.isReady(served, uri: "/metrics", headers: om), "one layout for both formats")
+        #expect(!r.isReady(served, uri: "/metrics", headers: ["Accept-Encoding": "gzip"]), "gzip is a body of its own")
+        _ = served.metricsGzip(.text)
         #expect(r.isReady(served, uri: "/metrics?x", headers: ["Accept-Encoding": "gzip"]))
-        _ = served.metrics(.openMetrics, gzip: false)
-        #expect(r.isReady(served, uri: "/metrics", headers: om))
-        #expect(!r.isReady(served, uri: "/snapshot", headers: [:]))
-        _ = served.json
-        #expect(r.isReady(served, uri: "/snapshot", headers: [:]))
+        #expect(!r.isReady(served, uri: "/metrics", headers: ["Accept-Encoding": "gzip", "Accept": "application/openmetrics-text;version=1.0.0"]),
+                "so is each format's")
+        #expect(!r.isReady(served, uri: "/snapshot", headers: [:]), "the document's frame is encoded off the event loop")
+        #expect(!r.isReady(served, uri: "/snapshot", headers: ["Accept-Encoding": "gzip"]))
+        _ = served.jsonGzip
+        #expect(r.isReady(served, uri: "/snapshot", headers: ["Accept-Encoding": "gzip"]))
     }
 }
 
@@ -178,10 +195,15 @@ extension ByteBuffer {
 }
 
 extension Reply {
-    var body: ByteBuffer { ByteBuffer(joining: parts) }
+    /// The parts and then every streamed piece (not the tail). Drains the stream: once per reply.
+    var body: ByteBuffer {
+        var b = ByteBuffer(joining: parts)
+        while let piece = stream?.next() { b.writeImmutableBuffer(piece) }
+        return b
+    }
 }
 
 extension ServedSnapshot {
     /// The plain text body.
-    var metrics: ByteBuffer { ByteBuffer(joining: metrics(.text, gzip: false)?.parts ?? []) }
+    var metrics: ByteBuffer { ByteBuffer(bytes: MetricsCacheTests.drain(metricsText(.text))) }
 }

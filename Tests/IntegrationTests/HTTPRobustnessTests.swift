@@ -265,6 +265,15 @@ extension HTTPRobustnessTests {
             // HTTP/1.0 without keep-alive: answered as 1.0 and closed (readAll returns).
             let old = try exchange("GET /healthz HTTP/1.0\r\n\r\n")
             #expect(old.hasPrefix("HTTP/1.0 200 OK") && old.hasSuffix("ok\n"), "\(old)")
+            // /snapshot is written as it is encoded, its length unknown before: chunked for
+            // HTTP/1.1, ended by the connection's end for HTTP/1.0 (even one asking for keep-alive).
+            try waitUntil("a snapshot") { try scrape(ns, "/healthz").status == 200 }
+            let chunked = try scrape(ns, "/snapshot")
+            #expect(chunked.headers["transfer-encoding"] == "chunked" && chunked.headers["content-length"] == nil, "\(chunked.headers)")
+            #expect((try? JSONSerialization.jsonObject(with: Data(chunked.body))) != nil, "the whole document")
+            let snapshot10 = try HTTPProbe.parse(Array(exchange("GET /snapshot HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").utf8))
+            #expect(snapshot10.status == 200 && snapshot10.headers["connection"] == "close", "\(snapshot10.headers)")
+            #expect(snapshot10.body == chunked.body || (try? JSONSerialization.jsonObject(with: Data(snapshot10.body))) != nil)
             // A body is refused at once, without waiting for it.
             let post = try exchange("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
             #expect(post.hasPrefix("HTTP/1.1 405 "), "\(post)")

@@ -65,8 +65,9 @@ enum HTTPProbe {
         var raw: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let reply = try? parse(raw), let length = Int(reply.headers["content-length"] ?? ""), reply.body.count >= length {
-                return reply
+            if let reply = try? parse(raw) {
+                if let length = Int(reply.headers["content-length"] ?? ""), reply.body.count >= length { return reply }
+                if reply.headers["transfer-encoding"]?.lowercased() == "chunked" { return reply }
             }
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
@@ -92,7 +93,30 @@ enum HTTPProbe {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        return HTTPReply(status: status, headers: headers, body: Array(raw[(end + 4)...]))
+        var body = Array(raw[(end + 4)...])
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            guard let whole = dechunk(body) else { throw BadReply(raw: "a chunked body cut short or malformed") }
+            body = whole
+        }
+        return HTTPReply(status: status, headers: headers, body: body)
+    }
+
+    /// A chunked body's data (RFC 9112 §7.1), nil until its last chunk and the empty trailer have arrived.
+    static func dechunk(_ raw: [UInt8]) -> [UInt8]? {
+        var out: [UInt8] = []
+        var i = 0
+        func line() -> String? {
+            guard let nl = raw[i...].firstIndex(of: 0x0A), nl > i, raw[nl - 1] == 0x0D else { return nil }
+            defer { i = nl + 1 }
+            return String(decoding: raw[i..<(nl - 1)], as: UTF8.self)
+        }
+        while true {
+            guard let sizeLine = line(), let size = Int(sizeLine.split(separator: ";").first ?? "", radix: 16) else { return nil }
+            if size == 0 { return line() == "" ? out : nil }
+            guard raw.count >= i + size + 2, raw[i + size] == 0x0D, raw[i + size + 1] == 0x0A else { return nil }
+            out += raw[i..<(i + size)]
+            i += size + 2
+        }
     }
 
     /// One request on a new connection, `Connection: close`.
