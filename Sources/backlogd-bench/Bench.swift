@@ -113,6 +113,8 @@ struct Run: ParsableCommand {
     var cpuSeconds = 60.0
     @Option(help: "Seconds a healthy server runs beside the daemon before the hang is measured.")
     var hangSettleSeconds = 120.0
+    @Option(help: "Listener axis: the daemon's memory cgroup limit in MiB (the shipped DaemonSet's).")
+    var memoryLimit = 128
     @Option(help: "node_exporter binary (Debian: prometheus-node-exporter).")
     var nodeExporter = "prometheus-node-exporter"
 
@@ -125,7 +127,7 @@ struct Run: ParsableCommand {
             }
             let axis = ListenerAxis(listeners: listeners, namespaces: namespaces, perHolder: listenersPerHolder,
                                     ticks: ticks, cpuSeconds: cpuSeconds, warmUp: max(0, warmUpSeconds),
-                                    scrapes: max(1, scrapes), nodeExporter: nodeExporter)
+                                    scrapes: max(1, scrapes), nodeExporter: nodeExporter, memoryLimitMiB: memoryLimit)
             print(try axis.run().text)
             return
         }

@@ -18,6 +18,8 @@ struct ListenerAxis {
     /// Per scraper in the concurrent scrape phases (4 scrapers).
     var scrapes: Int
     var nodeExporter: String
+    /// The daemon runs in a memory cgroup with this limit (the shipped DaemonSet's).
+    var memoryLimitMiB: Int
 
     static let daemonPort: UInt16 = 24519
 
@@ -27,6 +29,9 @@ struct ListenerAxis {
         r.listeners = listeners
         r.namespaces = namespaces
         r.ticks = ticks * 4
+        // Removed after the workload's close has stopped the daemon in it (defers run last first).
+        var memory: MemoryCgroup?
+        defer { memory?.remove() }
         let w = try ListenerWorkload(listeners: listeners, namespaces: namespaces, perHolder: perHolder)
         defer { w.close() }
         r.pending = w.pending
@@ -46,6 +51,9 @@ struct ListenerAxis {
         }
         let ns0 = w.namespaces[0]
         let daemon = try w.start(in: ns0, args)
+        let limit = MemoryCgroup(pid: daemon.pid, name: "bd-bench-\(getpid())-daemon", limitMiB: memoryLimitMiB)
+        memory = limit
+        r.memoryLimit = limit.how
         try waitListening(ns0, process: daemon)
         Thread.sleep(forTimeInterval: warmUp)
         let c0 = Measure.cpuSeconds(daemon.pid)
@@ -56,7 +64,9 @@ struct ListenerAxis {
         r.daemonThreads = Self.threads(daemon.pid)
         r.scrape = try ListenerScrapes.run(w, ns: ns0, daemon: daemon, port: Self.daemonPort, cpuSeconds: cpuSeconds,
                                            scrapes: scrapes, nodeExporter: nodeExporter)
-        if daemon.exited { throw BenchError("backlogd exited: \(daemon.text)") }
+        r.oomKills = limit.oomKills
+        r.alive = !daemon.exited
+        if daemon.exited { throw BenchError("backlogd exited (OOM kills in its cgroup: \(r.oomKills)): \(daemon.text)") }
         // What the daemon saw (the text body: after the figures, whose peak RSS is that of gzip scrapes only).
         (r.daemonListeners, r.daemonNamespaces, r.deepInterval) = Self.seen(r.scrape.body)
         return r

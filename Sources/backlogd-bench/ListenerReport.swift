@@ -17,6 +17,7 @@ struct ListenerReport {
     var daemonThreads = 0, daemonListeners = 0, daemonNamespaces = 0
     var deepInterval = Double.nan
     var scrape = ListenerScrapes()
+    var memoryLimit = "", oomKills = 0, alive = false
 
     /// Per tick: every namespace's dumps, and its counters read once in four ticks.
     var fastFloor: Double { floorDumps + floorNetstat / 4 }
@@ -42,6 +43,8 @@ struct ListenerReport {
         out += "daemon CPU  \(String(format: "%.2f", x.cpuFraction * 100)) % of one core with one scrape every \(Int(ListenerScrapes.interval)) s as Prometheus asks (OpenMetrics, gzip), steady state (one scrape before)   (target ≤ 2 %: \(verdict(x.cpuFraction <= 0.02)))\n"
         out += "            of which the HTTP threads (event loop, render thread): \(String(format: "%.3f", x.httpCPUFraction * 100)) %; the rest is collection, as in the unscraped figure above\n"
         out += "peak RSS    \(String(format: "%.1f", x.rss)) MB (VmHWM) then   (target ≤ 48 MB: \(verdict(x.rss <= 48))); \(String(format: "%.1f", x.rssAfterConcurrent)) MB after the concurrent scrapes below\n"
+        out += "            \(String(format: "%.1f", x.rssEveryEndpoint)) MB after every endpoint (/metrics text and OpenMetrics, /snapshot, /; each plain and gzip) 3 rounds, then 4 clients at once   (target ≤ \(listeners > 6000 ? 64 : 48) MB: \(verdict(x.rssEveryEndpoint <= (listeners > 6000 ? 64 : 48))))\n"
+        out += "            memory limit \(memoryLimit): \(alive ? "alive" : "EXITED"), \(oomKills) OOM kills\n"
         out += "scrape gzip      p50 \(ms(x.gzipP50))  p99 \(ms(x.gzipP99))   4 concurrent × \(x.scrapes), OpenMetrics as Prometheus asks, body \(x.gzipBytes) B   (target p99 ≤ 100 ms: \(verdict(x.gzipP99 <= Self.gzipP99Target)))\n"
         out += "scrape identity  p50 \(ms(x.identityP50))  p99 \(ms(x.identityP99))   4 concurrent × \(x.scrapes), text 0.0.4, body \(x.identityBytes) B   (target p99 ≤ 50 ms: \(verdict(x.identityP99 <= Self.identityP99Target)))\n"
         out += "static file      p50 \(ms(x.staticP50))  p99 \(ms(x.staticP99))   nginx (sendfile) serving that text body, 4 concurrent × \(x.scrapes); identity p99 ratio \(String(format: "%.2f", x.identityP99 / x.staticP99))\n"
@@ -57,6 +60,7 @@ struct ListenerReport {
             ("cpu_fraction", cpuFraction), ("cpu_fraction_target", Self.cpuTarget),
             ("rss_mb", daemonRSS), ("rss_mb_target", Self.rssTarget), ("deep_interval_s", deepInterval),
             ("scraped_cpu_fraction", x.cpuFraction), ("scraped_http_cpu_fraction", x.httpCPUFraction), ("scraped_rss_mb", x.rss), ("rss_after_concurrent_mb", x.rssAfterConcurrent),
+            ("rss_every_endpoint_mb", x.rssEveryEndpoint), ("oom_kills", Double(oomKills)), ("alive", alive ? 1 : 0),
             ("gzip_p50_s", x.gzipP50), ("gzip_p99_s", x.gzipP99), ("gzip_p99_target_s", Self.gzipP99Target),
             ("identity_p50_s", x.identityP50), ("identity_p99_s", x.identityP99), ("identity_p99_target_s", Self.identityP99Target),
             ("node_p50_s", x.nodeP50), ("node_p99_s", x.nodeP99), ("static_p50_s", x.staticP50), ("static_p99_s", x.staticP99),

@@ -13,6 +13,8 @@ import Glibc
 /// bytes of an idle listener's lines.
 struct ListenerScrapes {
     var cpuFraction = Double.nan, rss = Double.nan, rssAfterConcurrent = Double.nan
+    /// Peak RSS after every endpoint was asked every way, in rounds, then 4 clients at once.
+    var rssEveryEndpoint = Double.nan
     /// Of `cpuFraction`, the HTTP threads' (event loop and the pool thread that renders).
     var httpCPUFraction = Double.nan
     var gzipP50 = Double.nan, gzipP99 = Double.nan, identityP50 = Double.nan, identityP99 = Double.nan
@@ -62,6 +64,18 @@ struct ListenerScrapes {
         let plain = try Scraper.latencies(namespace: ns, port: port, scrapers: 4, each: scrapes, ask: .identity)
         (r.identityP50, r.identityP99) = (percentile(plain, 0.5), percentile(plain, 0.99))
         r.rssAfterConcurrent = Measure.peakRSS(daemon.pid)
+        // What a red-team run did to a DaemonSet's pod: every endpoint, plain and gzip, in rounds.
+        for _ in 0..<3 {
+            for ask in Scraper.everyEndpoint {
+                guard (try Measure.inNamespace(ns) { Scraper.get(port: port, ask: ask) }) != nil else {
+                    throw BenchError("GET \(ask.path) failed: \(daemon.text)")
+                }
+            }
+        }
+        for ask in Scraper.everyEndpoint {
+            _ = try Scraper.latencies(namespace: ns, port: port, scrapers: 4, each: 2, ask: ask)
+        }
+        r.rssEveryEndpoint = Measure.peakRSS(daemon.pid)
         r.gzipBytes = (try Measure.inNamespace(ns) { Scraper.get(port: port, ask: .prometheus) }) ?? 0
         let body = (try Measure.inNamespace(ns) { Scraper.body(port: port) }) ?? ""
         r.body = body

@@ -15,6 +15,7 @@ enum Scraper {
     struct Ask: Sendable {
         var gzip = true
         var accept: String?
+        var path = "/metrics"
         static let prometheus = Ask(gzip: true, accept: prometheusAccept)
         static let identity = Ask(gzip: false, accept: nil)
     }
@@ -78,12 +79,19 @@ enum Scraper {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// One GET /metrics with `Connection: close`, gzip unless told otherwise; returns bytes read (headers included).
+    /// Every endpoint in every way a client may ask: /metrics in both formats, /snapshot, the status page, each plain and gzip.
+    static let everyEndpoint: [Ask] = ["/metrics", "/snapshot", "/"].flatMap { path in
+        [false, true].flatMap { gzip in
+            (path == "/metrics" ? [nil, prometheusAccept] : [nil]).map { Ask(gzip: gzip, accept: $0, path: path) }
+        }
+    }
+
+    /// One GET (/metrics unless asked otherwise) with `Connection: close`, gzip unless told otherwise; returns bytes read (headers included).
     static func get(port: UInt16, ask: Ask = Ask()) -> Int? {
         let fd = BenchSockets.blockingConnect(port: port)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        let req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (ask.gzip ? "Accept-Encoding: gzip\r\n" : "")
+        let req = "GET \(ask.path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (ask.gzip ? "Accept-Encoding: gzip\r\n" : "")
             + (ask.accept.map { "Accept: \($0)\r\n" } ?? "") + "Connection: close\r\n\r\n"
         guard req.withCString({ send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }) > 0 else { return nil }
         var total = 0
