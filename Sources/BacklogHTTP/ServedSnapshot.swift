@@ -19,7 +19,9 @@ public final class ServedSnapshot: Sendable {
     private let cache: MetricsCache
 
     private struct Bodies {
-        var layout: MetricsLayout?
+        /// Weak: kept while a stream or a maker uses it. A gzip body, once made,
+        /// no longer needs it, and 8 000 listeners' layout is ~5 MB.
+        weak var layout: SharedLayout?
         var metricsGzip: [ExpositionFormat: MetricsBody] = [:]
         var jsonGzip: MetricsBody?
         var status: ByteBuffer?
@@ -57,23 +59,24 @@ public final class ServedSnapshot: Sendable {
         }
     }
 
-    var layout: MetricsLayout {
-        once(makingLayout, { $0.layout }, { $0.layout = $1 }) { cache.layout(publication, version: version) }!
+    var layout: SharedLayout {
+        once(makingLayout, { $0.layout }, { $0.layout = $1 }) { SharedLayout(cache.layout(publication, version: version)) }!
     }
 
     var hasLayout: Bool { bodies.withLock { $0.layout != nil } }
 
     /// The gzip body in `format`; nil if zlib failed (the caller serves it plain).
     func metricsGzip(_ format: ExpositionFormat) -> MetricsBody? {
-        once(makingGzip, { $0.metricsGzip[format] }, { $0.metricsGzip[format] = $1 }) { cache.gzipBody(layout, format: format) }
+        once(makingGzip, { $0.metricsGzip[format] }, { $0.metricsGzip[format] = $1 }) { cache.gzipBody(layout.layout, format: format) }
     }
 
     func hasMetricsGzip(_ format: ExpositionFormat) -> Bool { bodies.withLock { $0.metricsGzip[format] != nil } }
 
     /// The identity body in `format`, written as it is sent (its length known before).
     func metricsText(_ format: ExpositionFormat) -> StreamedBody {
-        let layout = self.layout
-        return StreamedBody(MetricsText(layout: layout, format: format), length: cache.textLength(layout, format: format), meter: cache.meter)
+        let shared = layout
+        return StreamedBody(MetricsText(shared: shared, format: format), length: cache.textLength(shared.layout, format: format),
+                            meter: cache.meter)
     }
 
     /// /snapshot as gzip (without its closing: an empty tail ends it); nil if zlib failed.
@@ -99,6 +102,12 @@ public final class ServedSnapshot: Sendable {
     var statusPage: ByteBuffer {
         once(makingStatus, { $0.status }, { $0.status = $1 }) { ByteBuffer(string: StatusPage.render(publication, version: version)) }!
     }
+}
+
+/// A publication's layout, shared by the bodies made from it while any of them is being made or sent.
+final class SharedLayout: Sendable {
+    let layout: MetricsLayout
+    init(_ layout: MetricsLayout) { self.layout = layout }
 }
 
 /// The latest published snapshot. The collector replaces it; handlers read it.

@@ -47,11 +47,12 @@ final class StreamedBody: Sendable {
 
 /// The /metrics text of one layout in one format, part after part.
 struct MetricsText: BodyPieces {
-    let layout: MetricsLayout
+    let shared: SharedLayout
     let format: ExpositionFormat
     var at = 0
 
     mutating func next(into out: inout [UInt8], atLeast: Int) -> Bool {
+        let layout = shared.layout
         let target = out.count + atLeast
         while at < layout.parts.count && out.count < target {
             layout.append(layout.parts[at], format, to: &out)

@@ -170,7 +170,8 @@ import Testing
         #expect(!r.isReady(served, uri: "/", headers: [:]), "the status page is rendered off the event loop")
         #expect(r.isReady(served, uri: "/healthz", headers: [:]))
         #expect(r.isReady(served, uri: "/nope", headers: [:]))
-        _ = served.layout
+        // Held here as a stream holds it (the snapshot keeps it only while something uses it).
+        let layout = served.layout
         #expect(r.isReady(served, uri: "/metrics", headers: [:]), "identity text is written from the layout as it is sent")
         let om: HTTPHeaders = ["Accept": "application/openmetrics-text;version=1.0.0"]
         #expect(r.isReady(served, uri: "/metrics", headers: om), "one layout for both formats")
@@ -183,6 +184,7 @@ import Testing
         #expect(!r.isReady(served, uri: "/snapshot", headers: ["Accept-Encoding": "gzip"]))
         _ = served.jsonGzip
         #expect(r.isReady(served, uri: "/snapshot", headers: ["Accept-Encoding": "gzip"]))
+        withExtendedLifetime(layout) {}
     }
 }
 
