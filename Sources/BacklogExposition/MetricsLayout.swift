@@ -177,17 +177,15 @@ public struct MetricsLayout: Sendable {
 
     /// The bytes of a part in `format` (a chunk's lines are the same in both).
     public func bytes(_ part: Part, _ format: ExpositionFormat) -> [UInt8] {
-        switch part {
-        case .header(let h): format.header(h.name, h.type, help: h.help)
-        case .samples(let b): b
-        case .chunk(let c): text(c)
-        }
+        var out: [UInt8] = []
+        append(part, format, to: &out)
+        return out
     }
 
     /// The whole body, every chunk rendered (`--once --format prometheus`), without the closing `end`.
     public func bytes(_ format: ExpositionFormat) -> [UInt8] {
         var out: [UInt8] = []
-        for part in parts { out += bytes(part, format) }
+        for part in parts { append(part, format, to: &out) }
         return out
     }
 }

@@ -64,7 +64,7 @@ public struct SnapshotJSON: Sendable {
             for listeners in [false, true] {
                 let value = Array(String(number(i, listeners)).utf8)
                 let mark = Array("\"\(listeners ? "listeners" : "findings")\" : ".utf8) + value
-                guard let at = Self.find(mark, in: rest) else { continue }
+                guard let at = rest.firstRange(of: mark)?.lowerBound else { continue }
                 let lineStart = rest[..<at].lastIndex(of: 0x0A).map { $0 + 1 } ?? rest.startIndex
                 segments.append(Array(rest[..<(at + mark.count - value.count)]))
                 lists.append((at - lineStart, listeners ? .listeners(s.listeners, order: s.fullestFirstOrder) : .findings(s.findings)))
@@ -74,16 +74,6 @@ public struct SnapshotJSON: Sendable {
         segments.append(Array(rest))
         self.segments = segments
         self.lists = lists
-    }
-
-    private static func find(_ needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
-        guard let first = needle.first, hay.count >= needle.count else { return nil }
-        var i = hay.startIndex
-        while i <= hay.endIndex - needle.count {
-            if hay[i] == first, hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
     }
 
     private func encode(_ items: Items, _ j: Int) -> Data? {

@@ -123,9 +123,8 @@ struct Routes {
         guard let served else { return .text(.serviceUnavailable, "no snapshot yet") }
         if path == "/snapshot" {
             let vary = ("Vary", "Accept-Encoding")
-            if asked.gzip, let gz = served.jsonGzip, let open = gz.gzip, let end = Gzip.close(open, tail: []) {
-                return Reply(status: .ok, contentType: "application/json", parts: gz.parts,
-                             extraHeaders: [("Content-Encoding", "gzip"), vary], tail: ByteBuffer(bytes: end))
+            if asked.gzip, let gz = served.jsonGzip {
+                return Reply(status: .ok, contentType: "application/json", parts: gz.parts, extraHeaders: [("Content-Encoding", "gzip"), vary])
             }
             return Reply(status: .ok, contentType: "application/json", parts: [], extraHeaders: [vary], stream: served.json)
         }

@@ -79,12 +79,13 @@ public final class ServedSnapshot: Sendable {
                             meter: cache.meter)
     }
 
-    /// /snapshot as gzip (without its closing: an empty tail ends it); nil if zlib failed.
+    /// /snapshot as one whole gzip member (it has no per-request tail); nil if zlib failed.
     var jsonGzip: MetricsBody? {
         once(makingJSON, { $0.jsonGzip }, { $0.jsonGzip = $1 }) {
             cache.meter.measure {
                 var pieces = SnapshotJSON(publication, version: version, commandLines: false)
-                return MetricsCache.gzip(&pieces)
+                guard let body = MetricsCache.gzip(&pieces), let open = body.gzip, let end = Gzip.close(open, tail: []) else { return nil }
+                return MetricsBody(parts: body.parts + [ByteBuffer(bytes: end)], gzip: nil)
             }
         }
     }

@@ -22,7 +22,7 @@ final class MemoryCgroup {
             let dir = "\(root)/\(name)"
             guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { continue }
             let limit = v2 ? "memory.max" : "memory.limit_in_bytes"
-            if Self.put(bytes, to: "\(dir)/\(limit)"), Self.put("\(pid)\n", to: "\(dir)/cgroup.procs") {
+            if Metered.put(bytes, to: "\(dir)/\(limit)"), Metered.put("\(pid)\n", to: "\(dir)/cgroup.procs") {
                 self.dir = dir
                 self.v2 = v2
                 how = "\(limitMiB) MiB, cgroup \(v2 ? "v2 memory.max" : "v1 memory.limit_in_bytes")"
@@ -64,12 +64,5 @@ final class MemoryCgroup {
             }
         }
         return out
-    }
-
-    private static func put(_ text: String, to path: String) -> Bool {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return text.withCString { write(fd, $0, strlen($0)) } == text.utf8.count
     }
 }

@@ -82,7 +82,8 @@ final class Metered {
         return v2.map { ($0, true) } + v1.map { ($0, false) }
     }
 
-    private static func put(_ text: String, to path: String) -> Bool {
+    /// Writes `text` to a cgroup file; false if it cannot be opened or written whole.
+    static func put(_ text: String, to path: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -62,7 +62,7 @@ public struct Snapshot: Sendable {
     public var failedSources: [SourceStatus] { sources.filter { !$0.up } }
 
     /// Listeners fullest first (by fill, then length), then by address: how people read them.
-    public var listenersFullestFirst: [Listener] { listeners.sorted(by: Listener.fullestFirst) }
+    public var listenersFullestFirst: [Listener] { fullestFirstOrder.map { listeners[$0] } }
 
     /// The indices of `listeners` in that order (a large snapshot's listeners are not copied).
     public var fullestFirstOrder: [Int] {
