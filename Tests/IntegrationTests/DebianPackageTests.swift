@@ -41,4 +41,28 @@ import Testing
         #expect(!ldd.contains("libswift") && !ldd.contains("libFoundation") && !ldd.contains("libdispatch"), "\(ldd)")
         #expect(try run(["\(dir)/usr/bin/backlogd", "--version"]).stdout == "\(BacklogdVersion.current)\n")
     }
+
+    /// The release binary's `--once` — with and without a window, with a listener
+    /// whose queue is full (the early deep look) — runs to its end, three times each.
+    /// Its malloc has one arena, where a never-initialised value in
+    /// NamespaceCollector.once crashed every run (SIGSEGV in swift_release); a
+    /// debug build and ASan never showed it.
+    @Test func releaseOnceRunsToItsEnd() throws {
+        let deb = try DebianPackage.built()
+        let dir = temporaryPath("deb")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["dpkg-deb", "-x", deb, dir])
+        let bag = SocketBag()
+        defer { bag.closeAll() }
+        let (_, port) = try TestSockets.listenTCP("127.0.0.1", backlog: 1, bag: bag)
+        let clients = try Clients.connect(3, port: port, bag: bag)
+        Clients.send(Clients.request, on: clients)
+        for args in [["--once"], ["--once", "--window", "1", "--include-address", "127.0.0.1:\(port)"]] {
+            for _ in 0..<3 {
+                let r = try run(["\(dir)/usr/bin/backlogd"] + args, check: false, timeout: 60)
+                // 0–3: the worst finding's severity; a crash reads as 128 + the signal.
+                #expect((0...3).contains(r.status), "\(args) exited \(r.status): \(r.stderr)")
+            }
+        }
+    }
 }

@@ -460,24 +460,30 @@ public actor NamespaceCollector {
         let elapsed = { (ContinuousClock.now - start).seconds }
         table.window = window + 1
         let first = window > 0 ? readNetstat(now: 0, every: 0).counters : nil
-        var lookedEarly = false
-        var r: (readings: NamespaceReadings, membershipChanged: Bool)
-        while true {
-            let t = elapsed()
-            r = read(now: t, settings: settings, maxStep: interval * 2, netstatEvery: 0, sysctlsEvery: .infinity,
-                     cookieHold: window + 1)
-            if !lookedEarly && window > 0 {
-                lookedEarly = true
-                // The looks read the holders of listeners with a queue (hung or busy):
-                // their owners are needed now, not only at the end.
-                let waiting = Set(table.listeners.lazy.filter { $0.queueLength > 0 }.map(\.inode))
-                if !waiting.isEmpty {
-                    table.apply(owners: OwnerSnapshot.resolve(waiting, with: OwnerIndex(podsDir: settings.podsDir), now: 0).byInode)
-                }
-                _ = await deepLook(now: elapsed(), thresholds: settings.thresholds, window: window + 1)
+        // `r` is initialised before the loop, not declared empty and assigned in it:
+        // the release build of that form (an async function) destroyed the
+        // never-initialised value on the first assignment — garbage from the task's
+        // frame, a crash in swift_release whenever malloc reused a dirty block
+        // (every run with one malloc arena; valgrind: "depends on uninitialised value").
+        let sample = { (t: Double) in
+            self.read(now: t, settings: settings, maxStep: interval * 2, netstatEvery: 0, sysctlsEvery: .infinity,
+                      cookieHold: window + 1)
+        }
+        var t = elapsed()
+        var r = sample(t)
+        if window > 0 {
+            // The looks read the holders of listeners with a queue (hung or busy):
+            // their owners are needed now, not only at the end.
+            let waiting = Set(table.listeners.lazy.filter { $0.queueLength > 0 }.map(\.inode))
+            if !waiting.isEmpty {
+                table.apply(owners: OwnerSnapshot.resolve(waiting, with: OwnerIndex(podsDir: settings.podsDir), now: 0).byInode)
             }
-            if t >= window { break }
+            _ = await deepLook(now: elapsed(), thresholds: settings.thresholds, window: window + 1)
+        }
+        while t < window {
             try? await Task.sleep(for: .seconds(min(interval, window - t)))
+            t = elapsed()
+            r = sample(t)
         }
         _ = await deepLook(now: elapsed(), thresholds: settings.thresholds, window: window + 1)
         var readings = r.readings
