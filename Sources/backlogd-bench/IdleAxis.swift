@@ -9,9 +9,12 @@ import Glibc
 /// node_exporter (Debian's, all default collectors), each scraped with gzip every
 /// --scrape-every seconds. CPU is counted in nanoseconds by a cgroup of its own
 /// per process (threads that ended included; at these levels clock ticks are too
-/// coarse), over --seconds after a warm-up; RSS at the end. Beside them the
-/// kernel's floor: backlogd-floor's LISTEN + UNIX dumps, four a second as the
-/// fast tick's. The medians of the runs, then one machine-readable line.
+/// coarse), over --seconds after a warm-up; RSS at the end. Beside them two
+/// floors: backlogd-floor's LISTEN + UNIX dumps back to back (four a second's
+/// worth: the kernel's work alone), and the same dumps paced every 250 ms by one
+/// sleeping thread (the kernel's work and a wake-up per tick), run after the
+/// measurement, all namespaces at once. The medians of the runs, then one
+/// machine-readable line.
 struct Idle: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The quiet host: idle listeners, backlogd and node_exporter side by side (root).")
@@ -26,6 +29,8 @@ struct Idle: ParsableCommand {
     var scrapeEvery = 15.0
     @Option(help: "Seconds both run before CPU is counted.")
     var warmUpSeconds = 10.0
+    @Option(help: "Seconds the paced floor (the dumps every 250 ms, asleep between) runs after the measurement.")
+    var pacedFloorSeconds = 60.0
     @Option(help: "node_exporter binary (Debian: prometheus-node-exporter).")
     var nodeExporter = "prometheus-node-exporter"
 
@@ -35,6 +40,7 @@ struct Idle: ParsableCommand {
         var backlogdRSS = Double.nan
         var nodeRSS = Double.nan
         var floor = Double.nan
+        var pacedFloor = Double.nan
     }
 
     func run() throws {
@@ -68,6 +74,12 @@ struct Idle: ParsableCommand {
             m.nodeRSS = s.node.rss()
             m.floor = try s.floor()
             samples.append(m)
+        }
+        let paced = try setups.map {
+            try Spawned(["ip", "netns", "exec", $0.workload, sibling("backlogd-floor"), "paced", "\(pacedFloorSeconds)"])
+        }
+        for (i, p) in paced.enumerated() {
+            samples[i].pacedFloor = Double(try p.finish().trimmingCharacters(in: .whitespacesAndNewlines)) ?? .nan
         }
         var report = IdleReport(samples: samples, listeners: listeners, seconds: elapsed, scrapeEvery: scrapeEvery)
         report.how = setups.first?.backlogd.how ?? ""

@@ -6,9 +6,12 @@
  *   backlogd-floor fast REPEAT            LISTEN dump (inet and inet6 in one walk) + UNIX listeners
  *   backlogd-floor deep REPEAT PORT...    SYN-RECV|ESTABLISHED|CLOSE_WAIT|LISTEN on the ports
  *   backlogd-floor netstat REPEAT         read /proc/thread-self/net/netstat whole, unparsed
+ *   backlogd-floor paced SECONDS          the fast dumps every 250 ms for SECONDS, asleep between
  *
  * Prints one line per repetition: seconds (wall), messages (bytes for netstat)
- * and CPU seconds (user + system of this process). */
+ * and CPU seconds (user + system of this process); `paced` prints one line,
+ * the fraction of a core it used: the floor of a 250 ms tick with its wake-ups
+ * (one thread, an absolute clock_nanosleep: nothing to hand over). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,12 +119,45 @@ static long netstat_read(void)
     return n < 0 ? -1 : total;
 }
 
+/* The fast dumps at the fast tick's pace (every 250 ms) for `seconds`; prints CPU / wall. */
+static int paced(double seconds)
+{
+    struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+    if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        perror("netlink");
+        return 1;
+    }
+    unsigned int seq = 1;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    double t0 = now(), c0 = cpu();
+    while (now() - t0 < seconds) {
+        if (tcp(nl, seq++, 1 << 10, NULL, 0) < 0 || unix_listeners(nl, seq++) < 0) {
+            perror("dump");
+            return 1;
+        }
+        next.tv_nsec += 250000000;
+        if (next.tv_nsec >= 1000000000) {
+            next.tv_nsec -= 1000000000;
+            next.tv_sec++;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+            ;
+    }
+    printf("%.9f\n", (cpu() - c0) / (now() - t0));
+    mnl_socket_close(nl);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 3 || (strcmp(argv[1], "fast") != 0 && strcmp(argv[1], "deep") != 0 && strcmp(argv[1], "netstat") != 0)) {
-        fprintf(stderr, "usage: backlogd-floor fast|deep|netstat REPEAT [PORT...]\n");
+    if (argc < 3 || (strcmp(argv[1], "fast") != 0 && strcmp(argv[1], "deep") != 0 && strcmp(argv[1], "netstat") != 0
+                     && strcmp(argv[1], "paced") != 0)) {
+        fprintf(stderr, "usage: backlogd-floor fast|deep|netstat REPEAT [PORT...] | paced SECONDS\n");
         return 2;
     }
+    if (strcmp(argv[1], "paced") == 0)
+        return paced(atof(argv[2]));
     int deep = strcmp(argv[1], "deep") == 0;
     int repeat = atoi(argv[2]);
     if (strcmp(argv[1], "netstat") == 0) {

@@ -75,16 +75,17 @@ import Glibc
     @Test func idleAxisRunsAtSmallScale() throws {
         let bench = URL(fileURLWithPath: backlogdPath()).deletingLastPathComponent().appendingPathComponent("backlogd-bench").path
         let r = try run([bench, "idle", "--listeners", "3", "--runs", "2", "--seconds", "4", "--scrape-every", "2",
-                         "--warm-up-seconds", "1"], check: false, timeout: 180)
+                         "--warm-up-seconds", "1", "--paced-floor-seconds", "2"], check: false, timeout: 180)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let line = try #require(r.stdout.split(separator: "\n").last { $0.hasPrefix("IDLE_SUMMARY ") })
         let json = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst("IDLE_SUMMARY ".count).utf8)) as? [String: Any])
-        for key in ["idle_cpu_fraction", "idle_node_cpu_fraction", "idle_cpu_ratio", "idle_floor_fraction", "idle_rss_mb", "idle_node_rss_mb"] {
+        for key in ["idle_cpu_fraction", "idle_node_cpu_fraction", "idle_cpu_ratio", "idle_floor_fraction", "idle_paced_floor_fraction",
+                    "idle_rss_mb", "idle_node_rss_mb"] {
             let v = json[key] as? Double
             #expect(v.map { $0.isFinite && $0 > 0 } == true, "\(key) = \(String(describing: json[key]))")
         }
         #expect(json["idle_runs"] as? Double == 2)
-        for figure in ["run 1:", "run 2:", "node_exporter", "floor", "target ≤ 0.100 %"] {
+        for figure in ["run 1:", "run 2:", "node_exporter", "floor", "paced every 250 ms", "target ≤ 0.100 %"] {
             #expect(r.stdout.contains(figure), "\(figure) missing: \(r.stdout)")
         }
         let left = try leftBehind()
