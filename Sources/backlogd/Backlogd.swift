@@ -77,9 +77,10 @@ struct Backlogd: ParsableCommand {
     mutating func run() throws {
         ResourceLimits.capMallocArenas()
         if !once && !checkConfig {
-            // First thing: a reload request (SIGHUP) while starting must not end the
-            // daemon (its default action). The daemon then handles it on a queue.
-            signal(SIGHUP, SIG_IGN)
+            // First thing, before any thread exists: a reload or stop request while
+            // starting must not end the daemon (their default action); it is taken
+            // once the daemon serves (DaemonSignals).
+            DaemonSignals.block()
         }
         // Before anything large is allocated or any thread started (the namespaces are counted below).
         if !checkConfig { try requireAddressSpace(otherNamespaces: 0) }

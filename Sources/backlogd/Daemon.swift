@@ -9,9 +9,12 @@ import BacklogHTTP
 import BacklogWeb
 import Dispatch
 import Logging
-import Synchronization
 
-/// The long-running mode: collection timer, HTTP endpoint, signals, systemd notify.
+/// The long-running mode, on the main thread, in order: the collection (its first
+/// tick done), the HTTP endpoint and the agent, READY=1; then the signals one at a
+/// time (a reload runs here; a stop leaves the loop); then everything stops in the
+/// reverse order. Nothing else changes what runs, so there is no lock or queue
+/// here. The systemd watchdog is fed after each completed collection tick (TickObserver).
 /// Returns the exit status once stopped.
 final class Daemon: Sendable {
     private let configPath: String?
@@ -24,11 +27,6 @@ final class Daemon: Sendable {
     private let store = SnapshotStore(version: BacklogdVersion.current)
     /// What the password checks remember across reloads (verified passwords, failures per address).
     private let authMemory = AuthMemory()
-    /// Reloads and stop run here, one at a time.
-    private let control = DispatchQueue(label: "backlogd.control")
-    private let stopped = DispatchSemaphore(value: 0)
-    /// Set once serving; a SIGHUP before that has nothing to reload yet. Used on `control`.
-    private let running = Mutex<(loop: CollectionLoop, server: MetricsServer, agent: AgentServer)?>(nil)
 
     init(configPath: String?, flags: DaemonFlags, config: DaemonConfig, logLevel: LogLevelControl) {
         self.configPath = configPath
@@ -37,20 +35,8 @@ final class Daemon: Sendable {
         self.logLevel = logLevel
     }
 
+    /// Runs until SIGTERM or SIGINT (blocked since the first line of main: DaemonSignals).
     func run() -> Int32 {
-        // First of all: a signal during start-up must not take its default action.
-        // An early SIGTERM stops right after start-up; an early SIGHUP is logged.
-        var signalSources: [any DispatchSourceSignal] = []
-        defer { withExtendedLifetime(signalSources) {} }
-        signalSources.append(handle(SIGHUP) { [self] in
-            guard let (loop, server, agent) = running.withLock({ $0 }) else {
-                logger.notice("SIGHUP during start-up ignored: the config was just read")
-                return
-            }
-            reload(loop: loop, server: server, agent: agent)
-        })
-        signalSources.append(handle(SIGTERM) { [self] in stopped.signal() })
-        signalSources.append(handle(SIGINT) { [self] in stopped.signal() })
         ResourceLimits.raiseOpenFiles()
         let firstTick = DispatchSemaphore(value: 0)
         let ticks = TickObserver(notifier: notifier, logger: logger, firstTick: firstTick)
@@ -103,30 +89,21 @@ final class Daemon: Sendable {
             logger.warning("interval is longer than half of WatchdogSec; systemd will think the collector hung",
                            metadata: ["interval": "\(DurationText.text(config.collection.interval))"])
         }
-        control.sync { running.withLock { $0 = (loop, server, agent) } }
         notifier.notify("READY=1\nSTATUS=serving \(bound.joined(separator: " "))")
         StartupPages.release()
-        stopped.wait()
+        while DaemonSignals.next() == SIGHUP {
+            reload(loop: loop, server: server, agent: agent)
+        }
 
         logger.info("stopping")
         notifier.notify("STOPPING=1")
-        control.sync {
-            running.withLock { $0 = nil }
-            loop.stop()
-            agent.shutdown()
-            server.shutdown(grace: 5)
-        }
+        // Collection first (nothing new is published), then the agent, then the
+        // endpoint, which drains the responses in progress.
+        loop.stop()
+        agent.shutdown()
+        server.shutdown(grace: 5)
         logger.info("stopped")
         return 0
-    }
-
-    /// The source must be kept for as long as the signal is to be handled.
-    private func handle(_ sig: Int32, _ action: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
-        signal(sig, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: control)
-        source.setEventHandler(handler: action)
-        source.resume()
-        return source
     }
 
     /// SIGHUP: re-read the file, put the flags on top, apply. A bad file, or a new

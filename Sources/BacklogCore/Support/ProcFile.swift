@@ -25,16 +25,19 @@ public enum ProcFile {
     /// `limit` bytes, so a caller that must refuse larger files asks for one more.
     public static func read(fd: Int32, path: String, limit: Int) throws(ProcFileError) -> [UInt8] {
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
+        // Scratch memory as malloc gives it: a zeroed array here cost a 16 KiB memset
+        // per file, most of what reading a small /proc file costs in user space.
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 1)
+        defer { chunk.deallocate() }
         while out.count < limit {
             let want = min(chunk.count, limit - out.count)
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
+            let n = Glibc.read(fd, chunk.baseAddress, want)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw ProcFileError(path: path, errno: errno)
             }
             if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
         }
         return out
     }
