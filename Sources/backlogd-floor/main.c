@@ -119,14 +119,23 @@ static long netstat_read(void)
     return n < 0 ? -1 : total;
 }
 
-/* The fast dumps at the fast tick's pace (every 250 ms) for `seconds`; prints CPU / wall. */
-static int paced(double seconds)
+/* A bound NETLINK_SOCK_DIAG socket, or NULL (said on stderr). */
+static struct mnl_socket *open_diag(void)
 {
     struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
     if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
         perror("netlink");
-        return 1;
+        return NULL;
     }
+    return nl;
+}
+
+/* The fast dumps at the fast tick's pace (every 250 ms) for `seconds`; prints CPU / wall. */
+static int paced(double seconds)
+{
+    struct mnl_socket *nl = open_diag();
+    if (nl == NULL)
+        return 1;
     unsigned int seq = 1;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
@@ -179,11 +188,9 @@ int main(int argc, char **argv)
     /* The ports backlogd would filter on; past the bytecode's limit it asks for all. */
     if (nports > BD_MAX_FILTER_PORTS)
         nports = 0;
-    struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
-    if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-        perror("netlink");
+    struct mnl_socket *nl = open_diag();
+    if (nl == NULL)
         return 1;
-    }
     unsigned int seq = 1;
     for (int i = 0; i < repeat; i++) {
         double t0 = now(), c0 = cpu();
